@@ -1,0 +1,106 @@
+"""Shared fixtures: one fresh, migrated PostgreSQL database for the whole test session.
+
+The server is DATABASE_URL's (or VOICEBOT_TEST_DATABASE_URL's) when set — a new database named
+voicebot_test_<random> is created on it and dropped at the end — otherwise an embedded pgserver in a
+temporary folder. Tests that write use `db`, which empties every table first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+
+from voicebot.db import migrate
+from voicebot.db.models import Base
+from voicebot.db.server import EmbeddedPostgres, to_asyncpg_url
+from voicebot.db.session import Database
+
+
+def _server_url() -> str | None:
+    return os.environ.get("VOICEBOT_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def _with_db(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    base = base.rsplit("/", 1)[0] + "/" + name
+    return f"{base}?{query}" if query else base
+
+
+class TestServer:
+    """Creates throw-away databases on one server."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.created: list[str] = []
+
+    async def create(self, prefix: str = "voicebot_test") -> str:
+        name = f"{prefix}_{secrets.token_hex(4)}"
+        conn = await asyncpg.connect(_plain(self.admin_url))
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        self.created.append(name)
+        return _with_db(self.admin_url, name)
+
+    async def drop_all(self) -> None:
+        conn = await asyncpg.connect(_plain(self.admin_url))
+        try:
+            for name in self.created:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    url = _server_url()
+    if url:
+        yield to_asyncpg_url(url)
+        return
+    with tempfile.TemporaryDirectory(prefix="voicebot-pg-") as tmp:
+        embedded = EmbeddedPostgres(Path(tmp))
+        yield embedded.start()
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+async def pg_server(pg_admin_url: str) -> AsyncIterator[TestServer]:
+    server = TestServer(pg_admin_url)
+    yield server
+    await server.drop_all()
+
+
+@pytest.fixture(scope="session")
+async def database_url(pg_server: TestServer) -> str:
+    url = await pg_server.create()
+    await asyncio.to_thread(migrate.upgrade, url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url, pool_size=5)
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+async def db(database: Database) -> Database:
+    """The session database with every table emptied."""
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with database.transaction() as session:
+        await session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return database

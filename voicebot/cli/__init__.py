@@ -1,0 +1,43 @@
+"""The single `voicebot` command. Sub-commands live in sibling modules, one concern each."""
+
+from __future__ import annotations
+
+import typer
+
+from voicebot.cli import db as db_cli
+from voicebot.cli import imports as imports_cli
+from voicebot.cli.common import run_with_database, setup
+from voicebot.cli.serve import serve
+
+app = typer.Typer(
+    help="voicebot: virtual telephone operator for housing companies",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_cli.app, name="db", help="Database schema migrations")
+app.add_typer(imports_cli.app, name="import", help="Import the company's registry from CSV files")
+app.command()(serve)
+
+
+@app.command("demo-data")
+def demo_data() -> None:
+    """Load a small demo housing company (accounts, meters, tickets) to call into."""
+    from voicebot.demo import load_demo_data
+
+    setup(log_format="text")
+    reports = run_with_database(lambda db, settings: load_demo_data(db, settings.default_timezone))
+    for report in reports:
+        typer.echo(report.summary())
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """Print the table of every setting (environment variable, default, meaning)."""
+    from voicebot.settings import settings_table
+
+    typer.echo(settings_table())
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,480 @@
+"""The relational schema. Alembic migrations in `migrations/` create it; nothing calls create_all.
+
+Money is `Numeric(12, 2)`, meter values `Numeric(14, 3)`, every timestamp is `timestamptz`.
+Indexes follow the queries of the dialer (due work by state and time), the SLA clock (callbacks,
+voice messages by due time) and analytics (calls by start time, scenario and outcome).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy import (
+    text as sql_text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(12, 2)
+MeterValue = Numeric(14, 3)
+TZ = DateTime(timezone=True)
+
+RESOURCES = (
+    "cold_water",
+    "hot_water",
+    "electricity",
+    "electricity_t1",
+    "electricity_t2",
+    "electricity_t3",
+    "gas",
+    "heat",
+)
+TICKET_STATUSES = ("new", "in_progress", "done", "cancelled")
+ROLES = ("admin", "staff", "ops", "supervisor")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def created_at() -> Mapped[datetime]:
+    return mapped_column(TZ, server_default=func.now(), nullable=False)
+
+
+# --- registry: accounts, phones, meters, outages ---------------------------------------------------
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    address: Mapped[str] = mapped_column(Text)
+    street: Mapped[str | None] = mapped_column(Text, index=True)
+    house: Mapped[str | None] = mapped_column(String(16))
+    building: Mapped[str | None] = mapped_column(String(16))
+    flat: Mapped[str | None] = mapped_column(String(16))
+    owner: Mapped[str] = mapped_column(Text, default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    debt: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    debt_period: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), onupdate=func.now())
+
+    phones: Mapped[list[AccountPhone]] = relationship(back_populates="account", cascade="all, delete-orphan")
+    meters: Mapped[list[Meter]] = relationship(
+        back_populates="account", order_by="Meter.position", cascade="all, delete-orphan"
+    )
+
+
+class AccountPhone(Base):
+    __tablename__ = "account_phones"
+    __table_args__ = (UniqueConstraint("account_id", "phone"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(16), index=True)
+
+    account: Mapped[Account] = relationship(back_populates="phones")
+
+
+class Meter(Base):
+    """One register the bot asks for (a two-rate electricity meter is two rows: t1 and t2)."""
+
+    __tablename__ = "meters"
+    __table_args__ = (
+        UniqueConstraint("account_id", "meter_id"),
+        CheckConstraint(_in("resource", RESOURCES), name="resource"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    meter_id: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[str] = mapped_column(String(16))
+    location: Mapped[str | None] = mapped_column(Text)
+    serial: Mapped[str | None] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    last_value: Mapped[Decimal | None] = mapped_column(MeterValue)
+    last_date: Mapped[date | None] = mapped_column(Date)
+    verification_due: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), onupdate=func.now())
+
+    account: Mapped[Account] = relationship(back_populates="meters")
+
+
+class Outage(Base):
+    """A declared outage: inbound callers from a matching building hear the message first."""
+
+    __tablename__ = "outages"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    street: Mapped[str] = mapped_column(Text)
+    house: Mapped[str | None] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    starts_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    ends_at: Mapped[datetime | None] = mapped_column(TZ)
+    created_at: Mapped[datetime] = created_at()
+
+
+# --- calls and what they wrote -----------------------------------------------------------------------
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    __table_args__ = (
+        CheckConstraint(_in("direction", ("inbound", "outbound")), name="direction"),
+        Index("ix_calls_started_at", "started_at"),
+        Index("ix_calls_scenario_outcome_started", "scenario", "outcome", "started_at"),
+        Index("ix_calls_phone_started", "phone", "started_at"),
+        Index("ix_calls_account_started", "account_id", "started_at"),
+        Index("ix_calls_campaign", "campaign_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    direction: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(16), default="text")
+    scenario: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    dialed: Mapped[str | None] = mapped_column(String(32))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_contacts.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    offered_at: Mapped[datetime | None] = mapped_column(TZ)
+    answered_at: Mapped[datetime | None] = mapped_column(TZ)
+    started_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    ended_at: Mapped[datetime | None] = mapped_column(TZ)
+    recording_path: Mapped[str | None] = mapped_column(Text)
+    recording_duration: Mapped[float | None] = mapped_column(Numeric(10, 2))
+    variables: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=sql_text("'{}'"))
+    meta: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=sql_text("'{}'"))
+
+    turns: Mapped[list[CallTurn]] = relationship(order_by="CallTurn.seq", cascade="all, delete-orphan")
+
+
+class CallTurn(Base):
+    __tablename__ = "call_turns"
+    __table_args__ = (
+        UniqueConstraint("call_id", "seq"),
+        CheckConstraint(_in("speaker", ("bot", "caller")), name="speaker"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    call_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text, default="")
+    step: Mapped[str | None] = mapped_column(String(64))
+    start_ms: Mapped[int | None] = mapped_column(Integer)
+    end_ms: Mapped[int | None] = mapped_column(Integer)
+    intent: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Numeric(5, 4))
+    entities: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=sql_text("'[]'")
+    )
+    created_at: Mapped[datetime] = created_at()
+
+
+class Reading(Base):
+    __tablename__ = "readings"
+    __table_args__ = (
+        CheckConstraint(_in("status", ("accepted", "suspicious")), name="status"),
+        Index("ix_readings_account_period", "account_id", "period"),
+        Index("ix_readings_meter_period", "meter_pk", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    meter_pk: Mapped[int] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"))
+    value: Mapped[Decimal] = mapped_column(MeterValue)
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM the reading counts for
+    status: Mapped[str] = mapped_column(String(16), default="accepted")
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at()
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(_in("status", TICKET_STATUSES), name="status"),
+        CheckConstraint(_in("priority", ("emergency", "routine")), name="priority"),
+        Index("ix_tickets_status_due", "status", "due_at"),
+        Index("ix_tickets_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    category: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[str] = mapped_column(String(16), default="routine")
+    address: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    created_at: Mapped[datetime] = created_at()
+    due_at: Mapped[datetime | None] = mapped_column(TZ)
+    responsible: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    contact_name: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(TZ)
+
+    events: Mapped[list[TicketEvent]] = relationship(order_by="TicketEvent.id", cascade="all, delete-orphan")
+
+
+class TicketEvent(Base):
+    """The status history of a ticket, one row per change."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(Text)
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class Promise(Base):
+    __tablename__ = "promises"
+    __table_args__ = (
+        CheckConstraint(_in("status", ("pending", "kept", "broken")), name="status"),
+        Index("ix_promises_status_date", "status", "promised_date"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    promised_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = created_at()
+
+
+class NpsAnswer(Base):
+    __tablename__ = "nps_answers"
+    __table_args__ = (CheckConstraint("score IS NULL OR score BETWEEN 0 AND 10", name="score"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    ticket_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    resolved: Mapped[bool | None] = mapped_column(Boolean)
+    score: Mapped[int | None] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+
+
+class Visit(Base):
+    __tablename__ = "visits"
+    __table_args__ = (
+        CheckConstraint(
+            _in("status", ("planned", "confirmed", "rescheduled", "declined", "confirmed_by_proxy")),
+            name="status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    visit_id: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    window_start: Mapped[datetime | None] = mapped_column(TZ)
+    window_end: Mapped[datetime | None] = mapped_column(TZ)
+    specialist: Mapped[str | None] = mapped_column(Text)
+    purpose: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(24), default="planned")
+    new_slot: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), onupdate=func.now())
+
+
+# --- the SLA clock: callbacks and voice messages -------------------------------------------------------
+
+
+class Callback(Base):
+    __tablename__ = "callbacks"
+    __table_args__ = (
+        CheckConstraint(_in("reason", ("missed", "abandoned", "overflow", "requested")), name="reason"),
+        CheckConstraint(
+            _in("status", ("pending", "in_progress", "done", "failed", "cancelled")), name="status"
+        ),
+        Index("ix_callbacks_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(16))
+    scenario: Mapped[str | None] = mapped_column(String(64))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    source_call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    missed_at: Mapped[datetime | None] = mapped_column(TZ)
+    due_at: Mapped[datetime] = mapped_column(TZ)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(TZ)
+    result: Mapped[str | None] = mapped_column(String(32))
+    placed_call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(TZ)
+    created_at: Mapped[datetime] = created_at()
+
+
+class VoiceMessage(Base):
+    __tablename__ = "voice_messages"
+    __table_args__ = (Index("ix_voice_messages_review", "reviewed_at", "review_due_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    recording_path: Mapped[str | None] = mapped_column(Text)
+    duration: Mapped[float | None] = mapped_column(Numeric(10, 2))
+    transcript: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+    review_due_at: Mapped[datetime] = mapped_column(TZ)
+    reviewed_at: Mapped[datetime | None] = mapped_column(TZ)
+    reviewed_by: Mapped[str | None] = mapped_column(Text)
+
+
+# --- outbound campaigns ------------------------------------------------------------------------------
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint(
+            _in("status", ("draft", "running", "paused", "cancelled", "finished")), name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    scenario: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    max_concurrent: Mapped[int] = mapped_column(Integer, default=5)
+    calls_per_second: Mapped[float] = mapped_column(Numeric(6, 2), default=1)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=sql_text("'{}'"))
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+    started_at: Mapped[datetime | None] = mapped_column(TZ)
+    finished_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class CampaignContact(Base):
+    __tablename__ = "campaign_contacts"
+    __table_args__ = (
+        CheckConstraint(
+            _in("state", ("pending", "in_progress", "done", "failed", "cancelled", "blocked")), name="state"
+        ),
+        Index("ix_campaign_contacts_due", "campaign_id", "state", "next_attempt_at"),
+        Index("ix_campaign_contacts_phone", "phone"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(32))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    account_number: Mapped[str | None] = mapped_column(String(32))
+    variables: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=sql_text("'{}'"))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(TZ)
+    last_result: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    last_call_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(TZ)
+    updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), onupdate=func.now())
+
+
+# --- work for humans, consent, security ------------------------------------------------------------------
+
+
+class HumanTask(Base):
+    """Work the bot hands to people: payment reconciliation, owner data update, disputes, callbacks."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=sql_text("'{}'"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    assigned_to: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None] = mapped_column(TZ)
+    created_at: Mapped[datetime] = created_at()
+
+
+class DoNotCall(Base):
+    __tablename__ = "do_not_call"
+
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    source_call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at()
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = created_at()
+    last_used_at: Mapped[datetime | None] = mapped_column(TZ)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), index=True)
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=sql_text("'{}'"))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))

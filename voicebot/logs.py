@@ -1,0 +1,72 @@
+"""Structured logging: one JSON object per line, the current call id on every line of a call."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+call_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("call_id", default=None)
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
+_SECRET_WORDS = ("secret", "password", "token", "api_key", "authorization")
+
+
+def _clean(key: str, value: object) -> object:
+    if any(word in key.lower() for word in _SECRET_WORDS):
+        return "***"
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        call_id = call_id_var.get()
+        if call_id:
+            entry["call_id"] = call_id
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = _clean(key, value)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        call_id = call_id_var.get()
+        prefix = f"[{call_id[:8]}] " if call_id else ""
+        extras = {
+            k: _clean(k, v)
+            for k, v in record.__dict__.items()
+            if k not in _STANDARD and not k.startswith("_")
+        }
+        tail = " " + " ".join(f"{k}={v}" for k, v in extras.items()) if extras else ""
+        line = f"{record.levelname[0]} {record.name}: {prefix}{record.getMessage()}{tail}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("pgserver", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

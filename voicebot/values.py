@@ -1,0 +1,172 @@
+"""Parsing and validation of the values residents' data is made of: phones, money, dates, addresses.
+
+Every parser raises `ValueError` with a message fit to show a user (it is printed next to the line number
+of a rejected CSV row and returned in API error reports).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_PHONE_JUNK = re.compile(r"[\s\-()./]")
+
+
+def parse_phone(raw: str) -> str:
+    """E.164 (+79161234567). Russian national spellings (8 916 …, 7916…) are accepted and normalised."""
+    text = _PHONE_JUNK.sub("", raw.strip())
+    if not text:
+        raise ValueError("empty phone number")
+    if text.startswith("+"):
+        digits = text[1:]
+    elif len(text) == 11 and text[0] in "78":
+        digits = "7" + text[1:]
+    elif len(text) == 10 and text[0] == "9":
+        digits = "7" + text
+    else:
+        raise ValueError(f"phone {raw.strip()!r} is not in E.164 form (+79161234567)")
+    if not digits.isdigit() or not 8 <= len(digits) <= 15 or digits[0] == "0":
+        raise ValueError(f"phone {raw.strip()!r} is not in E.164 form (+79161234567)")
+    if digits[0] == "7" and len(digits) != 11:
+        raise ValueError(f"phone {raw.strip()!r}: a +7 number has 10 digits after the country code")
+    return "+" + digits
+
+
+def parse_phones(raw: str) -> list[str]:
+    """A `;`-separated list; duplicates dropped, order kept."""
+    phones: list[str] = []
+    for part in raw.split(";"):
+        if part.strip():
+            phone = parse_phone(part)
+            if phone not in phones:
+                phones.append(phone)
+    return phones
+
+
+def parse_money(raw: str) -> Decimal:
+    """Rubles with at most two decimals: `4870.50`, `4 870,50`, `-120`."""
+    text = raw.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    text = re.sub(r"(руб\.?|р\.?|₽)$", "", text)
+    if not text:
+        return Decimal("0.00")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"amount {raw.strip()!r} is not a number of rubles (e.g. 4870.50)") from None
+    if not value.is_finite():
+        raise ValueError(f"amount {raw.strip()!r} is not a number of rubles (e.g. 4870.50)")
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValueError(f"amount {raw.strip()!r} has more than two decimals (kopecks)")
+    if abs(value) >= Decimal("10000000000"):
+        raise ValueError(f"amount {raw.strip()!r} is too large")
+    return value.quantize(Decimal("0.01"))
+
+
+def parse_decimal(raw: str, what: str = "value") -> Decimal:
+    text = raw.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{what} {raw.strip()!r} is not a number") from None
+    if not value.is_finite():
+        raise ValueError(f"{what} {raw.strip()!r} is not a number")
+    if value < 0:
+        raise ValueError(f"{what} {raw.strip()!r} is negative")
+    if abs(value) >= Decimal("100000000000"):
+        raise ValueError(f"{what} {raw.strip()!r} is too large")
+    return value
+
+
+def parse_date(raw: str, what: str = "date") -> date:
+    text = raw.strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    m = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", text)
+    if m:
+        try:
+            return date(int(m[3]), int(m[2]), int(m[1]))
+        except ValueError:
+            pass
+    raise ValueError(f"{what} {text!r} is not a date (YYYY-MM-DD)")
+
+
+def parse_datetime(raw: str, default_tz: str, what: str = "time") -> datetime:
+    """ISO 8601; a time without an offset is taken in `default_tz`."""
+    text = raw.strip().replace(" ", "T", 1) if "T" not in raw else raw.strip()
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{what} {raw.strip()!r} is not an ISO 8601 time (2025-11-20T10:30:00+03:00)"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(default_tz))
+    return value
+
+
+def parse_timezone(raw: str, default: str) -> str:
+    name = raw.strip() or default
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"time zone {name!r} is not an IANA name (e.g. Europe/Moscow)") from None
+    return name
+
+
+# --- addresses --------------------------------------------------------------------------------------
+
+_STREET_MARKERS = re.compile(
+    r"^(ул\.?|улица|пр-?т\.?|проспект|пер\.?|переулок|б-р|бульвар|ш\.?|шоссе|пл\.?|площадь|наб\.?|"
+    r"набережная|пр-д|проезд|мкр\.?|микрорайон|туп\.?|тупик|аллея)\s+|\s+(ул\.?|улица|пр-?т\.?|проспект|"
+    r"пер\.?|переулок|б-р|бульвар|ш\.?|шоссе|пл\.?|площадь|наб\.?|набережная|пр-д|проезд)$",
+    re.IGNORECASE,
+)
+_CITY = re.compile(r"^(г\.?|город|пос\.?|посёлок|поселок|с\.|село|д\.\s*\D)\s*", re.IGNORECASE)
+_HOUSE = re.compile(r"^(?:д\.?|дом)\s*(\S+)$", re.IGNORECASE)
+_BUILDING = re.compile(r"^(?:корп\.?|корпус|к\.?|стр\.?|строение)\s*(\S+)$", re.IGNORECASE)
+_FLAT = re.compile(r"^(?:кв\.?|квартира|офис|оф\.?)\s*(\S+)$", re.IGNORECASE)
+_HOUSE_WITH_BUILDING = re.compile(r"^(\d+[а-яa-z]?)(?:\s*(?:к|корп\.?|/)\s*(\d+))?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Address:
+    street: str | None
+    house: str | None
+    building: str | None
+    flat: str | None
+
+
+def normalize_key(text: str | None) -> str:
+    """Comparison form: lower case, ё→е, no punctuation, single spaces."""
+    if not text:
+        return ""
+    text = text.lower().replace("ё", "е")
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", text)).strip()
+
+
+def parse_address(raw: str) -> Address:
+    """Split `ул. Гагарина, д. 15, корп. 2, кв. 42` (and looser spellings) into its parts."""
+    street = house = building = flat = None
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        if m := _FLAT.match(part):
+            flat = m[1]
+        elif m := _BUILDING.match(part):
+            building = m[1]
+        elif m := _HOUSE.match(part):
+            house = m[1]
+        elif _CITY.match(part) and street is None and not _STREET_MARKERS.search(part):
+            continue
+        elif street is None and not part[0].isdigit():
+            street = _STREET_MARKERS.sub("", part).strip() or part
+        elif (m := _HOUSE_WITH_BUILDING.match(part)) and house is None:
+            house, building = m[1], m[2] or building
+        elif part.isdigit() and house is not None and flat is None:
+            flat = part
+    return Address(street=street, house=house, building=building, flat=flat)
