@@ -6,8 +6,10 @@ import typer
 
 from voicebot.cli import db as db_cli
 from voicebot.cli import imports as imports_cli
+from voicebot.cli import models as models_cli
 from voicebot.cli.common import run_with_database, setup
 from voicebot.cli.serve import serve
+from voicebot.cli.simulate import simulate
 
 app = typer.Typer(
     help="voicebot: virtual telephone operator for housing companies",
@@ -17,7 +19,9 @@ app = typer.Typer(
 )
 app.add_typer(db_cli.app, name="db", help="Database schema migrations")
 app.add_typer(imports_cli.app, name="import", help="Import the company's registry from CSV files")
+app.add_typer(models_cli.app, name="models", help="Speech models: list and download")
 app.command()(serve)
+app.command()(simulate)
 
 
 @app.command("demo-data")

@@ -1,0 +1,1 @@
+"""Test-side emulators of the systems the voicebot talks to."""

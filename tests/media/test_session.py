@@ -1,0 +1,283 @@
+"""MediaSession end to end: AudioSocket server + Asterisk peer emulator + espeak-ng speech."""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from collections.abc import Awaitable, Callable
+
+import numpy as np
+
+from tests.emulators.audiosocket_peer import AudioSocketPeer
+from tests.media.speech import speech, tone
+from voicebot.asterisk.audiosocket import AudioSocketCall, AudioSocketServer
+from voicebot.media.frames import BargeIn, Dtmf, Hangup, Silence, SpeechEnded, SpeechStarted
+from voicebot.media.interfaces import Transcript
+from voicebot.media.pipeline import MediaConfig, MediaSession
+from voicebot.media.player import PlayoutState
+from voicebot.media.resample import resample
+from voicebot.media.vad import VoiceActivityDetector
+
+RATE = 8000
+FRAME = 320
+PROMPT = tone(440, 3.0, RATE, amplitude=6000)
+
+Scenario = Callable[[MediaSession, dict], Awaitable[None]]
+
+
+class FakeRecognizer:
+    def __init__(self, partial: str | None = None, final: str = "") -> None:
+        self.partial = partial
+        self.final_text = final
+        self.accepted = bytearray()
+        self.resets = 0
+
+    async def accept(self, pcm16k: bytes) -> str | None:
+        self.accepted += pcm16k
+        return self.partial
+
+    async def final(self) -> Transcript:
+        return Transcript(self.final_text, 0.9)
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+async def call(
+    scenario: Scenario,
+    caller_audio: bytes | None,
+    *,
+    then_silence: float = 1.0,
+    config: MediaConfig | None = None,
+    peer_actions: Callable[[AudioSocketPeer], Awaitable[None]] | None = None,
+    **session_kwargs,
+) -> tuple[dict, AudioSocketPeer]:
+    """Run one call: the bot side runs `scenario`, the caller streams `caller_audio` in real time."""
+    result: dict = {"events": []}
+    finished = asyncio.Event()
+
+    async def handler(audiosocket_call: AudioSocketCall) -> None:
+        session = MediaSession(audiosocket_call, config=config or MediaConfig(), **session_kwargs)
+        await session.start()
+        result["session"] = session
+        try:
+            await scenario(session, result)
+        finally:
+            result["recording"] = await session.close()
+            await audiosocket_call.hangup()
+            finished.set()
+
+    server = AudioSocketServer(handler, "127.0.0.1", 0)
+    await server.start()
+    peer = AudioSocketPeer("127.0.0.1", server.bound_port)
+    try:
+        await peer.connect()
+        result["stream_start"] = asyncio.get_running_loop().time()
+        if caller_audio is not None:
+            peer.start_stream(caller_audio, then_silence=then_silence)
+        if peer_actions is not None:
+            await peer_actions(peer)
+        await asyncio.wait_for(finished.wait(), 20)
+    finally:
+        await peer.close()
+        await server.stop()
+    return result, peer
+
+
+async def collect_until(session: MediaSession, result: dict, stop: Callable, within: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while (remaining := deadline - loop.time()) > 0:
+        event = await session.next_event(remaining)
+        if event is None:
+            return
+        result["events"].append(event)
+        if stop(event):
+            return
+
+
+def play_prompt(interruptible: bool = True, wait_events: float = 0.0) -> Scenario:
+    async def scenario(session: MediaSession, result: dict) -> None:
+        handle = session.play(PROMPT, RATE, interruptible=interruptible)
+        result["play_at"] = asyncio.get_running_loop().time()
+        result["outcome"] = await asyncio.wait_for(handle, 10)
+        result["handle"] = handle
+        await collect_until(session, result, lambda e: False, wait_events)
+
+    return scenario
+
+
+def prompt_frames(peer: AudioSocketPeer) -> list[bool]:
+    """Per received frame: is it prompt audio (loud) or silence."""
+    return [np.abs(np.frombuffer(r.payload, "<i2")).max() > 1000 for r in peer.audio_frames()]
+
+
+def time_speech_reaches(pcm8k: bytes, ms: int) -> float:
+    """Seconds into `pcm8k` at which `ms` of loud voiced speech have been heard (independent VAD run)."""
+    vad = VoiceActivityDetector(16000)
+    loud = 0
+    for i, frame in enumerate(vad.process(resample(pcm8k, RATE, 16000))):
+        if frame.started:
+            loud = frame.speech_ms  # the voiced frames that made the VAD fire count too
+        elif frame.speaking and frame.voiced and frame.dbfs >= -45:
+            loud += 20
+        if loud >= ms:
+            return (i + 1) * 0.02
+    raise AssertionError("speech never reached the length")
+
+
+async def test_barge_in_stops_the_prompt_within_200_ms_of_min_speech():
+    caller = bytes(RATE * 2) + speech("Здравствуйте, я хочу передать показания счётчика", RATE)
+    result, peer = await call(play_prompt(wait_events=0.5), caller)
+    assert result["outcome"] is PlayoutState.INTERRUPTED
+    assert any(isinstance(e, BargeIn) for e in result["events"])
+    reached = result["stream_start"] - peer.t0 + time_speech_reaches(caller, 300)
+    loud = prompt_frames(peer)
+    last_prompt = max(i for i, x in enumerate(loud) if x)
+    stopped_at = peer.audio_frames()[last_prompt + 1].t
+    assert stopped_at - reached <= 0.2, f"playback stopped {1000 * (stopped_at - reached):.0f} ms late"
+    assert stopped_at > reached - 0.05  # and not before the caller said enough
+
+
+async def test_backchannels_do_not_interrupt():
+    # «угу» is too short to count; «да-да» is long enough, but the ASR partial says it is a backchannel.
+    caller = (
+        bytes(int(RATE * 0.8) * 2) + speech("угу", RATE) + bytes(int(RATE * 0.4) * 2) + speech("да-да", RATE)
+    )
+    result, peer = await call(play_prompt(), caller, recognizer=FakeRecognizer(partial="да да"))
+    assert result["outcome"] is PlayoutState.DONE
+    loud = prompt_frames(peer)
+    first, last = loud.index(True), len(loud) - loud[::-1].index(True)
+    assert all(loud[first:last]), "the prompt was paused"
+    assert last - first == len(PROMPT) // FRAME
+
+
+async def test_false_interruption_resumes_the_prompt_where_it_stopped():
+    # «да-да» passes the minimum speech length, but no words come: a false interruption.
+    caller = bytes(int(RATE * 0.8) * 2) + speech("да-да", RATE)
+    result, peer = await call(play_prompt(), caller)
+    assert result["outcome"] is PlayoutState.DONE
+    assert not any(isinstance(e, BargeIn) for e in result["events"])
+    loud = prompt_frames(peer)
+    first, last = loud.index(True), len(loud) - loud[::-1].index(True)
+    gap = loud[first:last].count(False)
+    assert 3 <= gap <= 40, f"pause of {gap} frames"
+    played = b"".join(r.payload for r, x in zip(peer.audio_frames(), loud, strict=True) if x)
+    assert played == PROMPT  # resumed exactly: nothing lost, nothing repeated
+
+
+async def test_uninterruptible_prompt_plays_through_speech():
+    caller = bytes(int(RATE * 0.5) * 2) + speech("Здравствуйте, я хочу передать показания", RATE)
+    result, peer = await call(play_prompt(interruptible=False), caller)
+    assert result["outcome"] is PlayoutState.DONE
+    loud = prompt_frames(peer)
+    first, last = loud.index(True), len(loud) - loud[::-1].index(True)
+    assert all(loud[first:last]) and last - first == len(PROMPT) // FRAME
+
+
+async def test_caller_hangs_up_in_the_middle_of_a_prompt():
+    async def scenario(session: MediaSession, result: dict) -> None:
+        handle = session.play(PROMPT, RATE)
+        await collect_until(session, result, lambda e: isinstance(e, Hangup), 5)
+        result["outcome"] = await asyncio.wait_for(handle, 1)
+
+    async def hang_up_soon(peer: AudioSocketPeer) -> None:
+        await asyncio.sleep(0.5)
+        await peer.hang_up()
+
+    result, _ = await call(scenario, None, peer_actions=hang_up_soon)
+    assert result["outcome"] in (PlayoutState.INTERRUPTED, PlayoutState.CLOSED)
+    hangup = result["events"][-1]
+    assert isinstance(hangup, Hangup) and hangup.reason == "caller"
+
+
+async def test_silent_call_is_kept_alive_and_reports_silence_and_dtmf():
+    async def scenario(session: MediaSession, result: dict) -> None:
+        await collect_until(session, result, lambda e: isinstance(e, Dtmf) and e.digit == "#", 5)
+
+    async def press_keys_late(peer: AudioSocketPeer) -> None:
+        await asyncio.sleep(3.0)  # the far end sends nothing: only the bot keeps the app's 2 s timer alive
+        assert not peer.ended, peer.end_reason
+        await peer.send_dtmf("4")
+        await peer.send_dtmf("#")
+
+    config = MediaConfig(silence_timeout=1.0)
+    result, peer = await call(scenario, None, config=config, peer_actions=press_keys_late)
+    assert peer.end_reason == "bot_hangup"
+    frames = peer.audio_frames()
+    # The session waits up to 0.5 s for caller audio to learn the rate, then streams silence.
+    assert frames[0].t < 0.7 and all(r.payload == bytes(FRAME) for r in frames)
+    assert len(frames) >= (frames[-1].t - frames[0].t) / 0.02 - 2
+    gaps = np.diff([r.t for r in frames[3:]])
+    assert gaps.max() < 0.06
+    silences = [e for e in result["events"] if isinstance(e, Silence)]
+    assert 2 <= len(silences) <= 3 and silences[0].timeout == 1.0
+    assert [e.digit for e in result["events"] if isinstance(e, Dtmf)] == ["4", "#"]
+
+
+async def test_speech_goes_to_the_recogniser_with_preroll_only_while_spoken():
+    phrase = speech("Сто двадцать три", RATE)
+    caller = bytes(RATE * 2) + phrase
+    recognizer = FakeRecognizer(partial=None, final="сто двадцать три")
+
+    async def scenario(session: MediaSession, result: dict) -> None:
+        await collect_until(session, result, lambda e: isinstance(e, SpeechEnded), 6)
+
+    result, _ = await call(scenario, caller, then_silence=1.5, recognizer=recognizer)
+    started = [e for e in result["events"] if isinstance(e, SpeechStarted)]
+    ended = [e for e in result["events"] if isinstance(e, SpeechEnded)]
+    assert len(started) == 1 and len(ended) == 1
+    assert ended[0].text == "сто двадцать три" and ended[0].sample_rate == 16000
+    utterance = ended[0].audio
+    assert abs(len(recognizer.accepted) - len(utterance)) <= 640  # all of it but the closing frame
+    # Fed from the pre-roll through the trailing silence (0.8 s), not during the 1 s of silence before.
+    assert len(recognizer.accepted) <= 2 * 16000 * (len(phrase) / 16000 + 0.3 + 0.8 + 0.1)
+    # The pre-roll reaches back before the VAD fired: the utterance holds the whole phrase.
+    assert len(utterance) / 32000 >= 0.8 * len(phrase) / 16000 - 0.1
+    assert recognizer.resets == 1
+
+
+async def test_recording_keeps_both_sides_on_one_timeline(tmp_path):
+    click = tone(2000, 0.01, RATE, amplitude=20000)
+    caller = bytes(RATE * 2) + click  # caller click at 1.0 s into the caller's stream
+    bot_audio = bytes(int(RATE * 1.5) * 2) + click  # bot click 1.5 s after the bot starts playing
+
+    async def scenario(session: MediaSession, result: dict) -> None:
+        result["t0"] = session.recorder._t0
+        handle = session.play(bot_audio, RATE)
+        result["play_at"] = asyncio.get_running_loop().time()
+        await handle
+        await asyncio.sleep(0.5)
+        result["offset_ms"] = session.offset_ms()
+
+    result, peer = await call(scenario, caller, recording_path=tmp_path / "call.wav")
+    path, duration = result["recording"]
+    assert path.suffix == ".ogg" and path.stat().st_size > 1000
+    assert abs(duration - result["offset_ms"] / 1000) < 0.3
+
+    # Re-derive the WAV (the finished file is Opus): decode it back with ffmpeg through pydub.
+    from pydub import AudioSegment
+
+    segment = AudioSegment.from_file(path).set_frame_rate(RATE)
+    stereo = np.array(segment.get_array_of_samples()).reshape(-1, 2)
+    left_click = np.argmax(np.abs(stereo[:, 0])) / RATE
+    right_click = np.argmax(np.abs(stereo[:, 1])) / RATE
+    t0 = result["t0"]
+    expected_left = result["stream_start"] + 1.0 - t0
+    loud = prompt_frames(peer)
+    bot_click_arrival = peer.t0 + peer.audio_frames()[loud.index(True)].t
+    expected_right = bot_click_arrival - t0
+    assert abs(left_click - expected_left) < 0.05, (left_click, expected_left)
+    assert abs(right_click - expected_right) < 0.05, (right_click, expected_right)
+
+
+async def test_recording_wav_is_written_incrementally(tmp_path):
+    async def scenario(session: MediaSession, result: dict) -> None:
+        await asyncio.sleep(0.6)
+        with wave.open(str(session.recorder.path), "rb") as wav:
+            result["channels"] = wav.getnchannels()
+        result["bytes_on_disk"] = session.recorder.path.stat().st_size
+
+    result, _ = await call(scenario, bytes(RATE * 2), recording_path=tmp_path / "live")
+    assert result["channels"] == 2
+    assert result["bytes_on_disk"] > 44 + 0.3 * RATE * 4

@@ -1,0 +1,169 @@
+"""In-process Vosk: one KaldiRecognizer per call, decoded on the shared pool's threads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from voicebot.asr.results import parse_json, parse_result
+from voicebot.asr.types import ASRError, Partial, Transcript, Word, _Segments
+from voicebot.asr.vosk_model import VoskModelPool
+
+if TYPE_CHECKING:
+    import vosk
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_WORD = "[unk]"
+
+
+def grammar_json(phrases: list[str]) -> str:
+    """Vosk's grammar: a JSON list of phrases. «[unk]» lets off-list speech come out as unknown instead of
+    being forced onto the nearest phrase. ensure_ascii=False matters: Vosk does not decode \\u escapes."""
+    cleaned = [p.strip().lower() for p in phrases if p and p.strip()]
+    if UNKNOWN_WORD not in cleaned:
+        cleaned.append(UNKNOWN_WORD)
+    return json.dumps(cleaned, ensure_ascii=False)
+
+
+class VoskRecognizer:
+    """Streaming recogniser for one call. Feed int16 mono PCM at `sample_rate` (16 kHz for small models)."""
+
+    def __init__(
+        self,
+        pool: VoskModelPool,
+        sample_rate: int = 16000,
+        call_id: str | None = None,
+        max_alternatives: int = 0,
+    ) -> None:
+        self.pool = pool
+        self.sample_rate = sample_rate
+        self.call_id = call_id
+        self.max_alternatives = max_alternatives
+        self._rec: vosk.KaldiRecognizer | None = None
+        self._grammar: list[str] | None = None
+        self._rebuild = True  # (re)create the KaldiRecognizer before the next chunk
+        self._offset = 0.0  # seconds fed to earlier KaldiRecognizer instances, to keep word times absolute
+        self._fed = 0.0  # seconds fed to the current instance
+        self._segments = _Segments()
+        self._last_partial = ""
+        self._generation = 0  # bumped by reset(); work started before a reset is discarded
+        self._reset_pending = False
+        self._lock = asyncio.Lock()
+
+    @property
+    def grammar_active(self) -> bool:
+        return self._grammar is not None and self.pool.grammar_supported
+
+    def set_grammar(self, phrases: list[str] | None) -> None:
+        if phrases is not None and not self.pool.grammar_supported:
+            logger.info(
+                "model has a static graph; grammar ignored, decoding free speech",
+                extra={"call_id": self.call_id, "model_path": str(self.pool.model_path)},
+            )
+            phrases = None
+        if phrases == self._grammar:
+            return
+        self._grammar = list(phrases) if phrases is not None else None
+        self._rebuild = True  # applied from the next chunk on; Kaldi cannot swap graphs mid-utterance
+
+    def reset(self) -> None:
+        self._generation += 1
+        self._segments.items.clear()
+        self._last_partial = ""
+        self._reset_pending = True
+
+    async def accept(self, pcm: bytes) -> Partial | None:
+        _check_pcm(pcm)
+        if not pcm:
+            return None
+        async with self._lock:
+            generation = self._generation
+            endpoint, data = await self.pool.run(self._accept_blocking, bytes(pcm))
+            if generation != self._generation:
+                return None
+            if endpoint:
+                self._segments.add(self._transcript(data))
+                self._last_partial = ""
+                return Partial(text=self._segments.text_with(""), endpoint=True)
+            partial = str(data.get("partial", "")).strip()
+            if partial == self._last_partial:
+                return None
+            self._last_partial = partial
+            return Partial(text=self._segments.text_with(partial))
+
+    async def final(self) -> Transcript:
+        async with self._lock:
+            data = await self.pool.run(self._final_blocking)
+            self._last_partial = ""
+            return self._segments.merge(self._transcript(data))
+
+    async def close(self) -> None:
+        async with self._lock:
+            self._rec = None
+
+    # --- worker-thread side -------------------------------------------------------------------------
+
+    def _accept_blocking(self, pcm: bytes) -> tuple[bool, dict[str, Any]]:
+        rec = self._recognizer()
+        self._fed += len(pcm) / 2 / self.sample_rate
+        try:
+            if rec.AcceptWaveform(pcm):
+                return True, parse_json(rec.Result())
+            return False, parse_json(rec.PartialResult())
+        except ASRError:
+            raise
+        except Exception as exc:
+            raise ASRError(f"Vosk failed to decode audio: {exc}") from exc
+
+    def _final_blocking(self) -> dict[str, Any]:
+        if self._rec is None or self._reset_pending:
+            self._recognizer()  # apply a pending reset so nothing stale comes back
+            return {"text": ""}
+        return parse_json(self._rec.FinalResult())
+
+    def _recognizer(self) -> vosk.KaldiRecognizer:
+        if self._rec is None or self._rebuild:
+            self._rec = self._create()
+            self._rebuild = False
+            self._reset_pending = False
+        elif self._reset_pending:
+            self._rec.Reset()
+            self._reset_pending = False
+        return self._rec
+
+    def _create(self) -> vosk.KaldiRecognizer:
+        import vosk
+
+        model = self.pool.model()
+        self._offset += self._fed
+        self._fed = 0.0
+        if self.grammar_active:
+            assert self._grammar is not None
+            rec = vosk.KaldiRecognizer(model, self.sample_rate, grammar_json(self._grammar))
+        else:
+            rec = vosk.KaldiRecognizer(model, self.sample_rate)
+        rec.SetWords(True)
+        if self.max_alternatives:
+            rec.SetMaxAlternatives(self.max_alternatives)
+        return rec
+
+    def _transcript(self, data: dict[str, Any]) -> Transcript:
+        transcript = parse_result(data, grammar=self.grammar_active)
+        if not self._offset or not transcript.words:
+            return transcript
+        shifted = tuple(
+            Word(w.text, w.start + self._offset, w.end + self._offset, w.confidence) for w in transcript.words
+        )
+        return Transcript(
+            transcript.text, transcript.confidence, shifted, transcript.alternatives, transcript.grammar
+        )
+
+
+def _check_pcm(pcm: bytes) -> None:
+    if not isinstance(pcm, bytes | bytearray | memoryview):
+        raise TypeError(f"audio must be bytes of int16 PCM, got {type(pcm).__name__}")
+    if len(pcm) % 2:
+        raise ValueError(f"int16 PCM needs an even number of bytes, got {len(pcm)}")

@@ -1,0 +1,324 @@
+"""`MediaSession`: the per-call glue between a call transport and the dialogue layer.
+
+Inbound: transport frames -> recorder (left) -> resample to 16 kHz -> VAD -> endpointing and barge-in;
+while the caller speaks, audio (with a pre-roll, since the VAD triggers late) goes to the recogniser.
+Outbound: TTS PCM at any rate -> resample to the call's rate -> paced player -> transport, recorder (right).
+The dialogue layer sees `MediaEvent`s (frames.py) and calls `play()` / `stop_playback()` / `hangup()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from voicebot.media.bargein import Action, BargeInConfig, BargeInController, default_is_backchannel
+from voicebot.media.endpoint import Endpoint, EndpointDetector
+from voicebot.media.frames import (
+    AudioFrame,
+    BargeIn,
+    Dtmf,
+    DtmfFrame,
+    Hangup,
+    HangupFrame,
+    MediaEvent,
+    PartialTranscript,
+    Silence,
+    SpeechEnded,
+    SpeechStarted,
+)
+from voicebot.media.interfaces import CallTransport, StreamingRecognizer, SynthesizedSpeech
+from voicebot.media.player import Player, Playout
+from voicebot.media.recorder import StereoRecorder
+from voicebot.media.resample import StreamResampler, resample
+from voicebot.media.vad import VadFrame, VoiceActivityDetector
+
+log = logging.getLogger(__name__)
+
+ASR_RATE = 16000
+
+
+@dataclass(frozen=True)
+class MediaConfig:
+    frame_ms: int = 20
+    vad_aggressiveness: int = 2
+    vad_start_ms: int = 100
+    vad_end_ms: int = 300
+    preroll_ms: int = 300
+    trailing_silence_ms: int = 800
+    max_utterance_ms: int = 15000
+    silence_timeout: float | None = 8.0  # None: never report silence
+    lookahead_frames: int = 1
+    first_audio_timeout: float = 0.5  # wait this long for the call's rate before assuming default_rate
+    default_rate: int = 8000
+    bargein: BargeInConfig = field(default_factory=BargeInConfig)
+
+
+class MediaSession:
+    def __init__(
+        self,
+        call: CallTransport,
+        *,
+        recognizer: StreamingRecognizer | None = None,
+        config: MediaConfig | None = None,
+        recording_path: Path | str | None = None,
+        is_backchannel: Callable[[str], bool] | None = default_is_backchannel,
+        log_extra: dict[str, object] | None = None,
+    ) -> None:
+        self.call = call
+        self.recognizer = recognizer
+        self.config = config or MediaConfig()
+        self.recording_path = recording_path
+        self.is_backchannel = is_backchannel
+        self.sample_rate = self.config.default_rate
+        self.recorder: StereoRecorder | None = None
+        self.player: Player | None = None
+        self.bargein: BargeInController | None = None
+        self._extra = log_extra or {}
+        self._events: asyncio.Queue[MediaEvent] = asyncio.Queue()
+        self._asr_queue: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._preroll: deque[bytes] = deque(maxlen=max(1, self.config.preroll_ms // self.config.frame_ms))
+        self._utterance = bytearray()
+        self._utterance_offset: int | None = None
+        self._last_activity = 0.0
+        self._closed = False
+        self._recording: tuple[Path, float] | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        wait_rate = getattr(self.call, "wait_sample_rate", None)
+        if wait_rate is not None:
+            self.sample_rate = await wait_rate(cfg.first_audio_timeout, cfg.default_rate)
+        else:
+            self.sample_rate = self.call.sample_rate or cfg.default_rate
+        if self.recording_path is not None and self.sample_rate in (8000, 16000):
+            self.recorder = StereoRecorder(self.recording_path, self.sample_rate, clock=loop.time)
+            self.recorder.start()
+        elif self.recording_path is not None:
+            log.warning("no recording: call rate %s Hz", self.sample_rate, extra=self._extra)
+        self._inbound_resampler = StreamResampler(self.sample_rate, ASR_RATE)
+        self._vad = VoiceActivityDetector(
+            ASR_RATE,
+            aggressiveness=cfg.vad_aggressiveness,
+            frame_ms=cfg.frame_ms,
+            start_ms=cfg.vad_start_ms,
+            start_window_ms=max(cfg.vad_start_ms, 2 * cfg.vad_start_ms),
+            end_ms=cfg.vad_end_ms,
+        )
+        self._endpoint = EndpointDetector(cfg.frame_ms, cfg.trailing_silence_ms, cfg.max_utterance_ms)
+        self.player = Player(
+            self.call.send_audio,
+            self.sample_rate,
+            frame_ms=cfg.frame_ms,
+            lookahead_frames=cfg.lookahead_frames,
+            on_frame=self.recorder.bot if self.recorder else None,
+        )
+        self.bargein = BargeInController(self.player, cfg.bargein, self.is_backchannel, cfg.frame_ms)
+        self._last_activity = loop.time()
+        self.player.start()
+        self._spawn(self._inbound(), "inbound")
+        if self.recognizer is not None:
+            self._spawn(self._asr_worker(), "asr")
+        if cfg.silence_timeout is not None:
+            self._spawn(self._silence_watch(cfg.silence_timeout), "silence")
+
+    async def close(self) -> tuple[Path, float] | None:
+        """Stop everything; returns (recording path, duration) when recording. Safe to call twice."""
+        if self._closed:
+            return self._recording
+        self._closed = True
+        if self.player is not None:
+            await self.player.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.recorder is not None:
+            self._recording = await self.recorder.finish()
+        return self._recording
+
+    async def __aenter__(self) -> MediaSession:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # --- what the dialogue layer calls ---------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[MediaEvent]:
+        """Events until (and including) the hang-up."""
+        while True:
+            event = await self._events.get()
+            yield event
+            if isinstance(event, Hangup):
+                return
+
+    async def next_event(self, max_wait: float | None = None) -> MediaEvent | None:
+        try:
+            return await asyncio.wait_for(self._events.get(), max_wait)
+        except TimeoutError:
+            return None
+
+    def play(self, pcm: bytes, sample_rate: int, interruptible: bool = True) -> Playout:
+        """Queue audio at any rate; returns a handle resolving to done/interrupted/closed."""
+        assert self.player is not None, "session not started"
+        return self.player.play(resample(pcm, sample_rate, self.sample_rate), interruptible)
+
+    def say(self, speech: SynthesizedSpeech, interruptible: bool = True) -> Playout:
+        return self.play(speech.pcm, speech.sample_rate, interruptible)
+
+    def stop_playback(self) -> None:
+        if self.player is not None:
+            self.player.stop()
+
+    def offset_ms(self) -> int | None:
+        """Where the call recording is now (ms), to store with a dialogue turn."""
+        return self.recorder.offset_ms() if self.recorder else None
+
+    async def hangup(self) -> None:
+        if self.player is not None:
+            self.player.stop()
+        await self.call.hangup()
+
+    # --- inbound -------------------------------------------------------------------------------------
+
+    async def _inbound(self) -> None:
+        async for frame in self.call.frames():
+            if isinstance(frame, AudioFrame):
+                self._on_audio(frame)
+            elif isinstance(frame, DtmfFrame):
+                self._touch()
+                self._emit(Dtmf(frame.digit, frame.timestamp))
+            elif isinstance(frame, HangupFrame):
+                if self.player is not None:
+                    self.player.stop()
+                self._emit(Hangup(frame.reason, frame.timestamp))
+                return
+
+    def _on_audio(self, frame: AudioFrame) -> None:
+        if self.recorder is not None:
+            self.recorder.caller(frame.pcm, frame.timestamp)
+        if frame.sample_rate != self._inbound_resampler.in_rate:
+            log.warning("call rate changed to %s Hz", frame.sample_rate, extra=self._extra)
+            self._inbound_resampler = StreamResampler(frame.sample_rate, ASR_RATE)
+        for vad_frame in self._vad.process(self._inbound_resampler.process(frame.pcm)):
+            self._on_vad_frame(vad_frame, frame.timestamp)
+
+    def _on_vad_frame(self, vf: VadFrame, now: float) -> None:
+        assert self.bargein is not None
+        action = self.bargein.on_frame(vf)
+        if action is Action.INTERRUPTED:
+            self._emit(BargeIn(now, self.bargein.interrupted_text))
+        edge = self._endpoint.update(vf)
+        if edge is Endpoint.START:
+            self._touch()
+            self._preroll.append(vf.pcm)
+            self._utterance = bytearray(b"".join(self._preroll))
+            self._preroll.clear()
+            self._utterance_offset = self._offset_at(now - len(self._utterance) / (2 * ASR_RATE))
+            self._to_asr("audio", bytes(self._utterance))
+            self._emit(SpeechStarted(now, self._utterance_offset))
+        elif self._endpoint.in_utterance:
+            self._utterance += vf.pcm
+            self._to_asr("audio", vf.pcm)
+        elif edge in (Endpoint.END, Endpoint.FORCED_END):
+            self._touch()
+            self._utterance += vf.pcm
+            self._finish_utterance(now, forced=edge is Endpoint.FORCED_END)
+        else:
+            self._preroll.append(vf.pcm)
+
+    def _finish_utterance(self, now: float, forced: bool) -> None:
+        audio, self._utterance = bytes(self._utterance), bytearray()
+        if self.recognizer is None:
+            self._emit(SpeechEnded(audio, ASR_RATE, now, forced=forced, offset_ms=self._utterance_offset))
+        else:
+            self._to_asr("end", (audio, now, forced, self._utterance_offset))
+
+    def _to_asr(self, kind: str, payload: object) -> None:
+        if self.recognizer is not None:
+            self._asr_queue.put_nowait((kind, payload))
+
+    async def _asr_worker(self) -> None:
+        assert self.recognizer is not None and self.bargein is not None
+        while True:
+            kind, payload = await self._asr_queue.get()
+            if kind == "audio":
+                # Decode whatever piled up in one go: fewer thread hops when the engine is slower than 20 ms.
+                chunks = [payload]
+                while not self._asr_queue.empty() and self._asr_queue._queue[0][0] == "audio":  # type: ignore[attr-defined]
+                    chunks.append(self._asr_queue.get_nowait()[1])
+                await self._asr_accept(b"".join(chunks))  # type: ignore[arg-type]
+            else:
+                await self._asr_final(*payload)  # type: ignore[misc]
+
+    async def _asr_accept(self, pcm: bytes) -> None:
+        assert self.recognizer is not None and self.bargein is not None
+        try:
+            partial = await self.recognizer.accept(pcm)
+        except Exception:
+            log.exception("recogniser failed on audio", extra=self._extra)
+            return
+        if partial:
+            now = asyncio.get_running_loop().time()
+            self._emit(PartialTranscript(partial, now))
+            if self.bargein.on_partial(partial) is Action.INTERRUPTED:
+                self._emit(BargeIn(now, partial))
+
+    async def _asr_final(self, audio: bytes, now: float, forced: bool, offset: int | None) -> None:
+        assert self.recognizer is not None
+        text = confidence = None
+        try:
+            transcript = await self.recognizer.final()
+            text, confidence = transcript.text, transcript.confidence
+        except Exception:
+            log.exception("recogniser failed on final", extra=self._extra)
+        finally:
+            self.recognizer.reset()
+        self._emit(SpeechEnded(audio, ASR_RATE, now, text, confidence, forced, offset))
+
+    # --- silence ---------------------------------------------------------------------------------------
+
+    async def _silence_watch(self, after: float) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(0.1, after / 4))
+            now = loop.time()
+            if (self.player is not None and self.player.busy) or self._endpoint.in_utterance:
+                self._last_activity = now  # the clock runs only while both sides are quiet
+            elif now - self._last_activity >= after:
+                self._last_activity = now
+                self._emit(Silence(after, now))
+
+    # --- helpers ----------------------------------------------------------------------------------------
+
+    def _touch(self) -> None:
+        self._last_activity = asyncio.get_running_loop().time()
+
+    def _offset_at(self, t: float) -> int | None:
+        return self.recorder.offset_ms(t) if self.recorder else None
+
+    def _emit(self, event: MediaEvent) -> None:
+        self._events.put_nowait(event)
+
+    def _spawn(self, coro, name: str) -> None:  # noqa: ANN001
+        task = asyncio.create_task(self._guard(coro, name), name=name)
+        self._tasks.append(task)
+
+    async def _guard(self, coro, name: str) -> None:  # noqa: ANN001
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("media task %s failed", name, extra=self._extra)
+            with contextlib.suppress(Exception):
+                await self.call.hangup()

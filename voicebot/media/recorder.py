@@ -1,0 +1,156 @@
+"""Stereo call recording: caller on the left, bot on the right, on one shared timeline.
+
+Both directions are written in the order they happen (caller frames as received, bot frames as sent) and
+placed on a clock that starts with the recording: when a side falls behind that clock by more than
+`jitter_ms` (the caller's phone stopped sending, the bot was not streaming) the gap is filled with silence,
+so a sound heard at second N of the call sits at second N in both channels. Audio goes to a WAV file as it
+comes (the header is fixed up on close) and is encoded to OGG/Opus when the call ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+LEFT, RIGHT = 0, 1
+
+
+class StereoRecorder:
+    def __init__(
+        self,
+        path: Path | str,
+        sample_rate: int = 8000,
+        *,
+        jitter_ms: int = 60,
+        clock: Callable[[], float] = time.monotonic,
+        opus_bitrate: str = "32k",
+        keep_wav: bool = False,
+    ) -> None:
+        if sample_rate not in (8000, 16000):
+            raise ValueError("recordings are made at 8 or 16 kHz")
+        self.path = Path(path).with_suffix(".wav")
+        self.sample_rate = sample_rate
+        self.jitter = sample_rate * jitter_ms // 1000
+        self.opus_bitrate = opus_bitrate
+        self.keep_wav = keep_wav
+        self._clock = clock
+        self._t0: float | None = None
+        self._pending = [bytearray(), bytearray()]  # samples not yet interleaved, per channel
+        self._position = [0, 0]  # samples placed on the timeline, per channel
+        self._written = 0  # stereo frames in the file
+        self._wav: wave.Wave_write | None = None
+
+    # --- writing -------------------------------------------------------------------------------------
+
+    def start(self, t0: float | None = None) -> None:
+        """Open the file and start the clock (default: now)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._wav = wave.open(str(self.path), "wb")  # noqa: SIM115 (open for the whole call)
+        self._wav.setnchannels(2)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(self.sample_rate)
+        self._t0 = self._clock() if t0 is None else t0
+
+    @property
+    def started(self) -> bool:
+        return self._t0 is not None
+
+    def caller(self, pcm: bytes, t: float | None = None) -> None:
+        """A frame from the caller that arrived at `t`, so it was spoken just before."""
+        self._add(LEFT, pcm, t, ends_at_t=True)
+
+    def bot(self, pcm: bytes, t: float | None = None) -> None:
+        """A frame the bot sent at `t`, so it is heard from then on."""
+        self._add(RIGHT, pcm, t, ends_at_t=False)
+
+    def offset_ms(self, t: float | None = None) -> int:
+        """Milliseconds since the recording started, to store with dialogue turns."""
+        if self._t0 is None:
+            return 0
+        return max(0, round(((self._clock() if t is None else t) - self._t0) * 1000))
+
+    def _add(self, channel: int, pcm: bytes, t: float | None, *, ends_at_t: bool) -> None:
+        if self._wav is None or not pcm:
+            return
+        now = self._clock() if t is None else t
+        samples = len(pcm) // 2
+        start = self._clock_samples(now) - (samples if ends_at_t else 0)
+        self._pad_to(channel, start)
+        self._pending[channel] += pcm[: samples * 2]
+        self._position[channel] += samples
+        # Keep the other side moving too, so a silent side never holds this one's audio in memory.
+        self._pad_to(1 - channel, self._clock_samples(now) - samples)
+        self._flush()
+
+    def _clock_samples(self, t: float) -> int:
+        assert self._t0 is not None
+        return round((t - self._t0) * self.sample_rate)
+
+    def _pad_to(self, channel: int, target: int) -> None:
+        gap = target - self._position[channel]
+        if gap > self.jitter:
+            self._pending[channel] += bytes(gap * 2)
+            self._position[channel] += gap
+
+    def _flush(self, pad: bool = False) -> None:
+        left, right = self._pending
+        if pad:  # at the end, the shorter side is padded to the longer one
+            longest = max(len(left), len(right))
+            left += bytes(longest - len(left))
+            right += bytes(longest - len(right))
+        count = min(len(left), len(right)) // 2
+        if count == 0 or self._wav is None:
+            return
+        stereo = np.empty(count * 2, dtype="<i2")
+        stereo[0::2] = np.frombuffer(left, dtype="<i2", count=count)
+        stereo[1::2] = np.frombuffer(right, dtype="<i2", count=count)
+        self._wav.writeframesraw(stereo.tobytes())
+        self._written += count
+        del left[: count * 2]
+        del right[: count * 2]
+
+    # --- ending --------------------------------------------------------------------------------------
+
+    @property
+    def duration(self) -> float:
+        return self._written / self.sample_rate
+
+    def close(self) -> float:
+        """Write what is left, fix the WAV header; returns the duration in seconds."""
+        if self._wav is not None:
+            self._flush(pad=True)
+            self._wav.close()
+            self._wav = None
+        return self.duration
+
+    async def finish(self) -> tuple[Path, float]:
+        """Close the WAV and encode it to OGG/Opus (off the event loop). On encoder failure the WAV stays."""
+        duration = self.close()
+        target = self.path.with_suffix(".ogg")
+        try:
+            await asyncio.to_thread(self._encode, target)
+        except Exception:
+            log.exception("recording %s could not be encoded; keeping the WAV", self.path)
+            return self.path, duration
+        if not self.keep_wav:
+            self.path.unlink(missing_ok=True)
+        return target, duration
+
+    def _encode(self, target: Path) -> None:
+        with warnings.catch_warnings():  # pydub 0.25 trips escape-sequence and audioop deprecations
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", SyntaxWarning)
+            from pydub import AudioSegment  # imported late: pydub probes for ffmpeg on import
+
+        AudioSegment.from_wav(str(self.path)).export(
+            str(target), format="ogg", codec="libopus", bitrate=self.opus_bitrate
+        )
