@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     readings_window_start_day: int = Field(default=1, description="First day of month readings are taken.")
     readings_window_end_day: int = Field(default=25, description="Last day of month readings count for it.")
     verification_reminder_months: int = Field(
-        default=3, description="Remind of meter verification due within this many months."
+        default=6, description="Remind of meter verification due within this many months."
     )
     duty_dispatcher: str | None = Field(
         default=None,
@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     recording_retention_days: int = Field(
         default=3 * 365, description="Recordings older than this are deleted."
     )
+
+    # --- campaigns, callbacks, SLA (telephony issue) ------------------------------------------------
+
+    # --- HTTP API, webhooks, SMS (API issue) -----------------------------------------------------------
+
+    # --- voice calls (voice channel issue) -----------------------------------------------------------
 
     # --- logging -------------------------------------------------------------------------------
     log_level: str = Field(default="INFO", description="Root log level.")

@@ -43,5 +43,32 @@ def show_settings() -> None:
     typer.echo(settings_table())
 
 
+# Sub-command modules added by later parts of the product; each exposes `app` (a typer.Typer).
+OPTIONAL_GROUPS = {
+    "voicebot.cli.nlu": ("nlu", "Russian NLU: parse, evaluate, export a Rasa project"),
+    "voicebot.cli.scenarios": ("scenarios", "Scenario flows: check"),
+    "voicebot.cli.keys": ("keys", "API keys: create, list, revoke"),
+    "voicebot.cli.campaigns": ("campaign", "Outbound campaigns from CSV: create, start, pause, status"),
+    "voicebot.cli.bench": ("bench", "Benchmarks that print numbers"),
+    "voicebot.cli.maintenance": ("maintenance", "Housekeeping: recording retention"),
+}
+
+
+def _mount_optional() -> None:
+    import importlib
+
+    for module_name, (name, help_text) in OPTIONAL_GROUPS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        app.add_typer(module.app, name=name, help=help_text)
+
+
+_mount_optional()
+
+
 def main() -> None:
     app()

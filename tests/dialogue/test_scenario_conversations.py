@@ -1,0 +1,100 @@
+"""Every conversation test in scenarios/*/tests/*.yml runs through the text channel against the demo
+company: the resident's lines in order, then the outcome and the records the call wrote."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+import yaml
+
+from voicebot.demo import load_demo_data
+from voicebot.dialogue.library import FlowLibrary
+from voicebot.dialogue.session import open_dialogue
+from voicebot.dialogue.text_channel import converse
+from voicebot.nlu import create_nlu
+from voicebot.settings import PROJECT_ROOT, Settings
+
+SCENARIOS = PROJECT_ROOT / "scenarios"
+
+
+def _cases() -> list[Any]:
+    cases = []
+    for path in sorted(SCENARIOS.glob("*/tests/*.yml")):
+        for case in yaml.safe_load(path.read_text(encoding="utf-8")):
+            cases.append(
+                pytest.param(path.parent.parent.name, case, id=f"{path.parent.parent.name}:{case['name']}")
+            )
+    return cases
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory) -> Settings:
+    return Settings(data_dir=tmp_path_factory.mktemp("var"), duty_dispatcher=None)
+
+
+@pytest.fixture(scope="module")
+def library() -> FlowLibrary:
+    return FlowLibrary.load(SCENARIOS)
+
+
+@pytest.fixture(scope="module")
+def nlu(settings):
+    return create_nlu(settings)
+
+
+async def _lines(lines: list[str]):
+    for line in lines:
+        yield line
+
+
+def _matches(expected: dict[str, Any], actual: dict[str, Any]) -> bool:
+    for key, value in expected.items():
+        got = actual.get(key)
+        if isinstance(value, float | int) and isinstance(got, float | int):
+            if abs(float(value) - float(got)) > 1e-9:
+                return False
+        elif isinstance(value, str) and isinstance(got, str) and value.endswith("*"):
+            if not got.startswith(value[:-1]):
+                return False
+        elif got != value:
+            return False
+    return True
+
+
+@pytest.mark.parametrize(("scenario", "case"), _cases())
+async def test_conversation(db, settings, library, nlu, scenario: str, case: dict[str, Any]) -> None:
+    await load_demo_data(db)
+    for setup in case.get("setup", []):
+        from sqlalchemy import text
+
+        async with db.transaction() as session:
+            await session.execute(text(setup))
+    dialogue = await open_dialogue(
+        db=db,
+        settings=settings,
+        nlu=nlu,
+        library=library,
+        scenario=scenario,
+        phone=case.get("phone"),
+        variables={k: str(v) for k, v in (case.get("vars") or {}).items()},
+        now=datetime.fromisoformat(case["now"]),
+        direction=case.get("direction"),
+    )
+    events: list[dict[str, Any]] = []
+    final = await converse(dialogue, _lines(case["caller"]), events.append)
+    said = " ".join(e.get("bot", "") for e in events if "bot" in e)
+    transcript = "\n".join(f"БОТ: {e.get('display')}" for e in events if "bot" in e)
+    assert final["outcome"] == case["outcome"], transcript
+    for kind, expected_records in (case.get("records") or {}).items():
+        actual = final["records"][kind]
+        assert len(actual) == len(expected_records), f"{kind}: {actual}\n{transcript}"
+        for expected in expected_records:
+            assert any(_matches(expected, a) for a in actual), (
+                f"{kind}: {expected} not in {actual}\n{transcript}"
+            )
+    for phrase in case.get("bot_says", []):
+        assert phrase.lower() in said.lower(), f"bot never said {phrase!r}\n{transcript}"
+    for phrase in case.get("bot_never_says", []):
+        assert phrase.lower() not in said.lower(), f"bot said {phrase!r}\n{transcript}"

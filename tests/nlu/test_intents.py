@@ -1,0 +1,84 @@
+import time
+
+import pytest
+
+from tests.nlu.conftest import NOW, SCENARIOS
+from voicebot.nlu import create_nlu
+from voicebot.nlu.embedded import EmbeddedNLU
+from voicebot.settings import Settings
+
+YES_NO = ["affirm", "deny"]
+
+
+@pytest.mark.parametrize("text", ["угу", "ну да", "верно", "ага", "да-да", "так точно"])
+def test_yes_no_step_takes_colloquial_yes(nlu: EmbeddedNLU, text: str) -> None:
+    result = nlu.parse_sync(text, now=NOW, expected_intents=YES_NO)
+    assert result.intent == "affirm" and result.confidence >= 0.6
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("позовите оператора", "operator"), ("повторите, пожалуйста", "repeat"), ("до свидания", "goodbye"),
+     ("вы робот?", "are_you_robot"), ("вы ошиблись номером", "wrong_number"),
+     ("я за рулём, перезвоните позже", "callback_later"), ("подождите секунду", "wait")],
+)  # fmt: skip
+def test_global_intents_win_over_expected(nlu: EmbeddedNLU, text: str, intent: str) -> None:
+    assert nlu.parse_sync(text, now=NOW, expected_intents=YES_NO).intent == intent
+
+
+def test_threshold_gives_none(nlu: EmbeddedNLU) -> None:
+    strict = EmbeddedNLU(SCENARIOS, cache_dir=nlu.cache_dir, threshold=0.999)
+    result = strict.parse_sync("ну такое себе, как сказать", now=NOW)
+    assert result.intent is None and result.ranking and result.confidence < 0.999
+    assert nlu.parse_sync("да", now=NOW).intent == "affirm"
+
+
+def test_empty_and_noise(nlu: EmbeddedNLU) -> None:
+    assert nlu.parse_sync("", now=NOW).intent is None
+    assert nlu.parse_sync("…?!", now=NOW).entities == []
+
+
+def test_naive_now_is_rejected(nlu: EmbeddedNLU) -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        nlu.parse_sync("завтра", now=NOW.replace(tzinfo=None))
+
+
+def test_report_problem_without_a_category_is_other(nlu: EmbeddedNLU) -> None:
+    result = nlu.parse_sync("хочу оставить заявку, дверь в подъезд сломалась", now=NOW)
+    assert result.intent == "report_problem" and result.last("problem").value == "other"
+
+
+async def test_async_parse_and_json(nlu: EmbeddedNLU) -> None:
+    result = await nlu.parse("до двадцатого оплачу", now=NOW, expected_intents=["promise_to_pay", "inform"])
+    data = result.to_json()
+    assert data["intent"]["name"] == "promise_to_pay"
+    assert data["entities"] == [{"entity": "date", "value": "2024-11-20", "start": 0, "end": 13}]
+    assert data["intent_ranking"][0]["name"] == "promise_to_pay"
+
+
+def test_create_nlu_embedded(tmp_path) -> None:  # noqa: ANN001
+    engine = create_nlu(Settings(data_dir=tmp_path, scenarios_dir=SCENARIOS))
+    assert isinstance(engine, EmbeddedNLU)
+    with pytest.raises(ValueError, match="RASA_URL"):
+        create_nlu(Settings(nlu="rasa", rasa_url=None, RASA_URL=None))
+
+
+def test_classifier_is_cached_on_disk(nlu: EmbeddedNLU) -> None:
+    assert nlu.cache_dir is not None and list(nlu.cache_dir.glob("nlu-intents-*.pkl"))
+    again = EmbeddedNLU(SCENARIOS, cache_dir=nlu.cache_dir)
+    started = time.perf_counter()
+    again.warm_up()
+    assert time.perf_counter() - started < 1.0
+
+
+def test_parse_is_fast(nlu: EmbeddedNLU) -> None:
+    texts = ["Холодная… сто двадцать три. Ой, нет, двести пятнадцать.", "угу", "Ленина, двадцать шесть, квартира "
+             "пятьдесят три", "Завтра… после обеда, часа в три.", "Нас заливают! С потолка в ванной течёт!"]  # fmt: skip
+    durations = []
+    for _ in range(40):
+        for text in texts:
+            started = time.perf_counter()
+            nlu.parse_sync(text, now=NOW)
+            durations.append(time.perf_counter() - started)
+    durations.sort()
+    assert durations[int(len(durations) * 0.95)] < 0.005

@@ -1,0 +1,97 @@
+"""`voicebot bench dialogue`: the engine's turn time — text in, reply out, database writes included.
+
+Replays the conversation tests of every scenario (scenarios/*/tests/*.yml) against the demo company and
+times each `Dialogue.respond` call (NLU, actions, Postgres reads and committed writes, turn logging).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from datetime import datetime
+from typing import Any
+
+import typer
+import yaml
+
+from voicebot.cli.common import run_with_database, setup
+from voicebot.demo import load_demo_data
+from voicebot.dialogue.context import CallerInput
+from voicebot.dialogue.library import FlowLibrary
+from voicebot.dialogue.session import open_dialogue
+from voicebot.nlu import create_nlu
+
+
+def _scripts(settings) -> list[tuple[str, dict[str, Any]]]:
+    scripts = []
+    for path in sorted(settings.scenarios_dir.glob("*/tests/*.yml")):
+        for case in yaml.safe_load(path.read_text(encoding="utf-8")):
+            if not case.get("setup"):
+                scripts.append((path.parent.parent.name, case))
+    return scripts
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+async def _bench(db, settings, rounds: int) -> dict[str, Any]:
+    await load_demo_data(db)
+    library = FlowLibrary.load(settings.scenarios_dir)
+    nlu = create_nlu(settings)
+    await nlu.parse("прогрев", now=datetime.now().astimezone())  # train or load the classifier first
+    turns: list[float] = []
+    conversations = 0
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for scenario, case in _scripts(settings):
+            dialogue = await open_dialogue(
+                db=db,
+                settings=settings,
+                nlu=nlu,
+                library=library,
+                scenario=scenario,
+                phone=case.get("phone"),
+                variables={k: str(v) for k, v in (case.get("vars") or {}).items()},
+                now=datetime.fromisoformat(case["now"]),
+                direction=case.get("direction"),
+            )
+            await dialogue.start()
+            for line in case["caller"]:
+                if dialogue.finished:
+                    break
+                t0 = time.perf_counter()
+                await dialogue.respond(CallerInput.parse_line(line))
+                turns.append((time.perf_counter() - t0) * 1000)
+            if not dialogue.finished:
+                await dialogue.respond(CallerInput("hangup"))
+            conversations += 1
+    wall = time.perf_counter() - started
+    return {
+        "conversations": conversations,
+        "turns": len(turns),
+        "turn_ms": {
+            "p50": round(statistics.median(turns), 2),
+            "p95": round(_percentile(turns, 0.95), 2),
+            "p99": round(_percentile(turns, 0.99), 2),
+            "max": round(max(turns), 2),
+        },
+        "turns_per_second": round(len(turns) / wall, 1),
+    }
+
+
+def dialogue_command(
+    rounds: int = typer.Option(5, help="How many times to replay every conversation test"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line"),
+) -> None:
+    """Turn time of the dialogue engine (text in → reply out, database writes included)."""
+    setup(log_format="text")
+    result = run_with_database(lambda db, settings: _bench(db, settings, rounds))
+    ms = result["turn_ms"]
+    typer.echo(f"conversations: {result['conversations']}, caller turns: {result['turns']}")
+    typer.echo(f"turn time ms: p50 {ms['p50']}  p95 {ms['p95']}  p99 {ms['p99']}  max {ms['max']}")
+    typer.echo(f"throughput: {result['turns_per_second']} turns/s (one process, sequential)")
+    if as_json:
+        typer.echo(json.dumps(result))

@@ -1,0 +1,139 @@
+"""The embedded NLU: normalisation, rule-based entities and the intent classifier, in process."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Collection
+from datetime import UTC, datetime
+from pathlib import Path
+
+from voicebot.nlu.classifier import IntentClassifier, load_or_train
+from voicebot.nlu.context import DatePreference
+from voicebot.nlu.extract import extract_entities
+from voicebot.nlu.normalize import Token, content_tokens, tokenize
+from voicebot.nlu.result import Entity, ParseResult
+from voicebot.nlu.training_data import load_examples
+
+# Intents that work in every step: said clearly, they beat whatever the step expects.
+GLOBAL_INTENTS = frozenset(
+    {"operator", "repeat", "goodbye", "are_you_robot", "wrong_number", "callback_later", "wait"}
+)
+# Entities replaced by a placeholder before classification, so «двести пятнадцать» and «сорок два»
+# look the same to the classifier.
+_PLACEHOLDERS = frozenset({"number", "digits", "money", "date", "time", "score", "address", "person"})
+_EXPECTED_BOOST = 3.0
+_OTHER_DAMPING = 0.3
+_EXPECTED_THRESHOLD_FACTOR = 0.6
+_TOP = 5
+_TRAINING_NOW = datetime(2024, 11, 12, 12, 0, tzinfo=UTC)
+
+
+def classifier_doc(tokens: list[Token], entities: list[Entity]) -> str:
+    """ "lemmas with placeholders<TAB>surface words": what the classifier sees."""
+    covered: dict[int, str] = {}
+    for entity in entities:
+        if entity.entity in _PLACEHOLDERS:
+            for tok in tokens:
+                if entity.start <= tok.start and tok.end <= entity.end:
+                    covered.setdefault(tok.index, f"_{entity.entity}_")
+    lemmas: list[str] = []
+    surface: list[str] = []
+    for tok in content_tokens(tokens):
+        mark = covered.get(tok.index)
+        if mark is None:
+            lemmas.append(tok.lemma)
+            surface.append(tok.text)
+        elif not lemmas or lemmas[-1] != mark:
+            lemmas.append(mark)
+            surface.append("0")
+    return " ".join(lemmas) + "\t" + " ".join(surface)
+
+
+class EmbeddedNLU:
+    def __init__(
+        self, scenarios_dir: Path, *, cache_dir: Path | None = None, threshold: float = 0.45
+    ) -> None:
+        self.scenarios_dir = scenarios_dir
+        self.cache_dir = cache_dir
+        self.threshold = threshold
+        self._model: IntentClassifier | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> IntentClassifier:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._train()
+        return self._model
+
+    def _train(self) -> IntentClassifier:
+        examples = load_examples(self.scenarios_dir)
+        docs = []
+        for example in examples:
+            tokens = tokenize(example.text)
+            docs.append(classifier_doc(tokens, extract_entities(example.text, tokens, now=_TRAINING_NOW)))
+        return load_or_train(examples, docs, self.cache_dir)
+
+    def warm_up(self) -> None:
+        """Train (or load) the classifier now instead of at the first call."""
+        _ = self.model
+
+    async def parse(
+        self,
+        text: str,
+        *,
+        now: datetime,
+        expected_intents: Collection[str] | None = None,
+        date_preference: DatePreference = "future",
+    ) -> ParseResult:
+        if self._model is None:
+            await asyncio.to_thread(self.warm_up)
+        return self.parse_sync(
+            text, now=now, expected_intents=expected_intents, date_preference=date_preference
+        )
+
+    def parse_sync(
+        self,
+        text: str,
+        *,
+        now: datetime,
+        expected_intents: Collection[str] | None = None,
+        date_preference: DatePreference = "future",
+    ) -> ParseResult:
+        if not isinstance(text, str):
+            raise TypeError("text must be a string")
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware (the resident's local time)")
+        tokens = tokenize(text)
+        entities = extract_entities(text, tokens, now=now, date_preference=date_preference)
+        if not tokens:
+            return ParseResult(text, None, 0.0, entities, [])
+        ranking = self.model.predict(classifier_doc(tokens, entities))
+        ranking = rerank(ranking, expected_intents)
+        intent, confidence = ranking[0]
+        limit = self.threshold
+        if expected_intents and intent in expected_intents:
+            limit *= _EXPECTED_THRESHOLD_FACTOR
+        chosen = intent if confidence >= limit else None
+        if chosen == "report_problem" and not any(e.entity == "problem" for e in entities):
+            entities = [*entities, Entity("problem", "other", 0, len(text), text)]
+        return ParseResult(text, chosen, confidence, entities, ranking[:_TOP])
+
+
+def rerank(ranking: list[tuple[str, float]], expected: Collection[str] | None) -> list[tuple[str, float]]:
+    """Favour the step's expected intents; global intents keep their weight, the rest are damped."""
+    if not expected:
+        return ranking
+    weighted = []
+    for name, prob in ranking:
+        if name in expected:
+            weight = _EXPECTED_BOOST
+        elif name in GLOBAL_INTENTS:
+            weight = 1.0
+        else:
+            weight = _OTHER_DAMPING
+        weighted.append((name, prob * weight))
+    total = sum(p for _, p in weighted) or 1.0
+    return sorted(((n, p / total) for n, p in weighted), key=lambda item: item[1], reverse=True)
