@@ -6,7 +6,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-DEBIAN_PACKAGES=(espeak-ng ffmpeg sox)
+# Runtime packages; scripts/test.sh adds chromium (browser tests) through EXTRA_DEBIAN_PACKAGES.
+DEBIAN_PACKAGES=(espeak-ng ffmpeg sox ${EXTRA_DEBIAN_PACKAGES:-})
 PYTHON="${PYTHON:-python3}"
 
 install_debian_packages() {

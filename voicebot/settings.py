@@ -107,10 +107,138 @@ class Settings(BaseSettings):
     )
 
     # --- campaigns, callbacks, SLA (telephony issue) ------------------------------------------------
+    dialer_enabled: bool = Field(
+        default=True, description="Run the campaign dialer, callback queue and FastAGI router in `serve`."
+    )
+    dialer_channel: str = Field(
+        default="PJSIP/{number}@voicebot-trunk",
+        description="Originate dial string; {number} is the phone without '+', {phone} the E.164 form.",
+    )
+    dialer_caller_id: str | None = Field(default=None, description="Caller id shown on outbound calls.")
+    dialer_ring_seconds: float = Field(default=30.0, description="How long an outbound call may ring.")
+    dialer_max_calls: int = Field(
+        default=20, description="Outbound calls (callbacks and campaigns) this process places at once."
+    )
+    dialer_lease_seconds: float = Field(
+        default=90.0, description="Lease on claimed work; a crashed process's work is taken over after it."
+    )
+    dialer_poll_seconds: float = Field(default=1.0, description="How often the dialer looks for due work.")
+    audiosocket_advertise: str | None = Field(
+        default=None,
+        description="host:port at which Asterisk reaches THIS process's AudioSocket; set on each call it routes "
+        "or dials so the media comes back here (several processes). Empty: the dialplan's VOICEBOT_AUDIOSOCKET.",
+    )
+    inbound_scenarios: str = Field(
+        default="",
+        description="Dialled number → scenario, e.g. '74951234567=request_intake,100=meter_readings'; "
+        "other numbers: inbound_router.",
+    )
+    callback_delay_seconds: int = Field(
+        default=60, description="A missed, abandoned or overflowed call is called back after this (≤ 600 s)."
+    )
+    callback_scenario: str = Field(default="inbound_router", description="Scenario a call back runs.")
+    callback_max_attempts: int = Field(default=3, description="Call back attempts before giving up.")
+    callback_retry_seconds: int = Field(default=120, description="Delay between call back attempts.")
 
     # --- HTTP API, webhooks, SMS (API issue) -----------------------------------------------------------
+    api_max_body_bytes: int = Field(
+        default=1_048_576, description="Largest JSON request body the API accepts (bytes); larger: 413."
+    )
+    api_max_upload_bytes: int = Field(
+        default=20_971_520, description="Largest CSV upload (campaign contacts) in bytes; larger: 413."
+    )
+    api_max_contacts: int = Field(
+        default=100_000, description="Most contacts one campaign may be created with."
+    )
+    api_auth_max_failures: int = Field(
+        default=10, description="Failed API key checks from one address before it gets 429 for a while."
+    )
+    api_auth_block_seconds: int = Field(
+        default=60, description="Window of counted auth failures and length of the block that follows (s)."
+    )
+    simulation_idle_seconds: int = Field(
+        default=900, description="A simulation nobody talks to for this long is closed (seconds)."
+    )
+    simulation_max: int = Field(default=200, description="Most live simulations kept in memory at once.")
+    webhook_url: str | None = Field(
+        default=None, description="Global webhook receiver for events of campaigns without their own URL."
+    )
+    webhook_secret: str = Field(
+        default="", description="HMAC-SHA256 key signing webhook events; empty: events wait undelivered."
+    )
+    webhook_timeout: float = Field(default=10.0, description="Seconds a webhook receiver has to answer.")
+    webhook_max_attempts: int = Field(
+        default=30, description="Delivery attempts of one event before it is marked failed (30: about a day)."
+    )
+    webhook_backoff_seconds: float = Field(
+        default=5.0, description="First retry delay of webhooks and SMS; doubles each attempt."
+    )
+    webhook_backoff_max_seconds: float = Field(default=3600.0, description="Longest retry delay (seconds).")
+    outbox_poll_seconds: float = Field(
+        default=2.0, description="How often the webhook/SMS workers look for work."
+    )
+    sms_gateway_url: str | None = Field(
+        default=None, description="HTTP SMS gateway URL ({phone} {text} allowed for GET); empty: no SMS."
+    )
+    sms_gateway_method: Literal["POST", "GET"] = Field(
+        default="POST", description="HTTP method of the gateway."
+    )
+    sms_gateway_body: str = Field(
+        default='{"to": "{phone}", "text": "{text}"}',
+        description="Request body template; {phone} and {text} are substituted (escaped for the content type).",
+    )
+    sms_gateway_content_type: str = Field(
+        default="application/json", description="Content-Type of the gateway request body."
+    )
+    sms_gateway_headers: str = Field(
+        default="{}",
+        description='Extra gateway headers as a JSON object, e.g. {"Authorization": "Bearer …"}.',
+    )
+    sms_max_attempts: int = Field(
+        default=8, description="Send attempts of one SMS before it is marked failed."
+    )
+    sms_templates_file: Path | None = Field(
+        default=None, description="YAML of SMS texts per template key overriding the built-in Russian ones."
+    )
+    sms_payment_url: str = Field(
+        default="", description="Payment link put into debt SMS; {account} is the account number."
+    )
 
     # --- voice calls (voice channel issue) -----------------------------------------------------------
+    asr_max_active: int = Field(
+        default=1000,
+        ge=0,
+        description="Vosk/Kaldi decoder --max-active (most search states per frame), sized for 20 calls on 2 "
+        "cores; 0: the model's own value. Lower is faster, less accurate (docs/performance.md).",
+    )
+    asr_beam: float = Field(
+        default=8.0, ge=0, description="Vosk/Kaldi decoder --beam; 0: the model's own value. Lower is faster."
+    )
+    asr_lattice_beam: float = Field(
+        default=1.5,
+        ge=0,
+        description="Vosk/Kaldi decoder --lattice-beam; 0: the model's own value. Lower is faster.",
+    )
+    asr_reuse_recognizers: bool = Field(
+        default=True,
+        description="Hand a finished call's Vosk recogniser (reset; only its speaker/channel adaptation "
+        "statistics carry over) to the next call: a fresh one costs ~10x the CPU on its first utterance.",
+    )
+    voice_enabled: bool = Field(
+        default=True, description="Run the voice channel (AudioSocket server, voice dialogues) in `serve`."
+    )
+    voice_trailing_silence_ms: int = Field(
+        default=600, description="Silence after caller speech that ends the caller's turn (ms)."
+    )
+    voice_silence_timeout: float = Field(
+        default=8.0, description="Seconds of silence on both sides before the dialogue's no-input handling."
+    )
+    voice_dtmf_timeout: float = Field(
+        default=3.0, description="Seconds after the last key press that end keypad input ('#' ends at once)."
+    )
+    voice_announce_ttl: float = Field(
+        default=120.0, description="Seconds an announced call UUID waits for its AudioSocket connection."
+    )
 
     # --- logging -------------------------------------------------------------------------------
     log_level: str = Field(default="INFO", description="Root log level.")

@@ -133,3 +133,47 @@ async def test_concurrent_calls_decode_in_the_pool_without_blocking_the_loop(ko_
     # Decoding in the loop would stall it for the whole utterance (seconds); the pool keeps ticks flowing.
     # Speed itself is measured by `voicebot bench calls`, not asserted here.
     assert max(gaps) < 0.5, f"event loop stalled for {max(gaps):.3f}s (decoding {elapsed:.1f}s in all)"
+
+
+async def test_a_closed_call_hands_its_recogniser_on_reset(ko_pool, korean_speech):
+    speech = await korean_speech("안녕하세요")
+    first = VoskRecognizer(ko_pool, call_id="a")
+    await first.accept(speech)
+    heard = (await first.final()).text
+    first.reset()
+    await first.accept(speech)  # mid-utterance when the call ends
+    kaldi = first._rec
+    await first.close()
+    second = VoskRecognizer(ko_pool, call_id="b")
+    await second.accept(bytes(3200))
+    assert second._rec is kaldi
+    assert heard and heard not in (await second.final()).text  # the first call's words did not carry over
+    await second.close()
+    # A recogniser with other options (here: alternatives) never gets it.
+    third = VoskRecognizer(ko_pool, call_id="c", max_alternatives=2)
+    await third.accept(bytes(3200))
+    assert third._rec is not kaldi
+    await third.close()
+
+
+async def test_final_is_urgent_until_reset(ko_pool):
+    rec = VoskRecognizer(ko_pool)
+    assert not rec.urgent
+    rec.expect_final()
+    assert rec.urgent
+    await rec.final()
+    rec.reset()
+    assert not rec.urgent
+
+
+async def test_adapting_to_the_line_leaves_no_words_and_happens_once(ko_pool, korean_speech):
+    rec = VoskRecognizer(ko_pool)
+    await rec.adapt(await korean_speech("안녕하세요"))  # as if the line carried crosstalk under the greeting
+    assert rec._adapted
+    await rec.accept(bytes(3200))
+    assert "안녕" not in (await rec.final()).text
+    rec.reset()
+    kaldi, fed = rec._rec, rec._fed
+    await rec.adapt(bytes(32000))  # already adapted: nothing decoded, nothing reset
+    assert rec._rec is kaldi and rec._fed == fed
+    await rec.close()

@@ -3,15 +3,14 @@ company: the resident's lines in order, then the outcome and the records the cal
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import pytest
-import yaml
+from sqlalchemy import text
 
 from voicebot.demo import load_demo_data
+from voicebot.dialogue.casefiles import Case, load_cases, open_case
 from voicebot.dialogue.library import FlowLibrary
-from voicebot.dialogue.session import open_dialogue
 from voicebot.dialogue.text_channel import converse
 from voicebot.nlu import create_nlu
 from voicebot.settings import PROJECT_ROOT, Settings
@@ -20,13 +19,7 @@ SCENARIOS = PROJECT_ROOT / "scenarios"
 
 
 def _cases() -> list[Any]:
-    cases = []
-    for path in sorted(SCENARIOS.glob("*/tests/*.yml")):
-        for case in yaml.safe_load(path.read_text(encoding="utf-8")):
-            cases.append(
-                pytest.param(path.parent.parent.name, case, id=f"{path.parent.parent.name}:{case['name']}")
-            )
-    return cases
+    return [pytest.param(case, id=f"{case.scenario}:{case.name}") for case in load_cases(SCENARIOS)]
 
 
 @pytest.fixture(scope="module")
@@ -63,27 +56,16 @@ def _matches(expected: dict[str, Any], actual: dict[str, Any]) -> bool:
     return True
 
 
-@pytest.mark.parametrize(("scenario", "case"), _cases())
-async def test_conversation(db, settings, library, nlu, scenario: str, case: dict[str, Any]) -> None:
+@pytest.mark.parametrize("case_file", _cases())
+async def test_conversation(db, settings, library, nlu, case_file: Case) -> None:
     await load_demo_data(db)
-    for setup in case.get("setup", []):
-        from sqlalchemy import text
-
+    for setup in case_file.data.get("setup", []):
         async with db.transaction() as session:
             await session.execute(text(setup))
-    dialogue = await open_dialogue(
-        db=db,
-        settings=settings,
-        nlu=nlu,
-        library=library,
-        scenario=scenario,
-        phone=case.get("phone"),
-        variables={k: str(v) for k, v in (case.get("vars") or {}).items()},
-        now=datetime.fromisoformat(case["now"]),
-        direction=case.get("direction"),
-    )
+    dialogue = await open_case(case_file, db=db, settings=settings, nlu=nlu, library=library)
+    case = case_file.data
     events: list[dict[str, Any]] = []
-    final = await converse(dialogue, _lines(case["caller"]), events.append)
+    final = await converse(dialogue, _lines(case_file.caller), events.append)
     said = " ".join(e.get("bot", "") for e in events if "bot" in e)
     transcript = "\n".join(f"БОТ: {e.get('display')}" for e in events if "bot" in e)
     assert final["outcome"] == case["outcome"], transcript

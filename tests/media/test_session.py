@@ -229,9 +229,11 @@ async def test_speech_goes_to_the_recogniser_with_preroll_only_while_spoken():
     assert len(started) == 1 and len(ended) == 1
     assert ended[0].text == "сто двадцать три" and ended[0].sample_rate == 16000
     utterance = ended[0].audio
-    assert abs(len(recognizer.accepted) - len(utterance)) <= 640  # all of it but the closing frame
-    # Fed from the pre-roll through the trailing silence (0.8 s), not during the 1 s of silence before.
-    assert len(recognizer.accepted) <= 2 * 16000 * (len(phrase) / 16000 + 0.3 + 0.8 + 0.1)
+    # All of it but the end-of-turn silence past asr_tail_ms (0.8 s - 0.3 s, give or take a frame or two).
+    held_back = (len(utterance) - len(recognizer.accepted)) / 32000
+    assert 0.44 <= held_back <= 0.56
+    # Fed from the pre-roll through 0.3 s of trailing silence, not during the 1 s of silence before.
+    assert len(recognizer.accepted) <= 2 * 16000 * (len(phrase) / 16000 + 0.3 + 0.3 + 0.1)
     # The pre-roll reaches back before the VAD fired: the utterance holds the whole phrase.
     assert len(utterance) / 32000 >= 0.8 * len(phrase) / 16000 - 0.1
     assert recognizer.resets == 1
@@ -281,3 +283,50 @@ async def test_recording_wav_is_written_incrementally(tmp_path):
     result, _ = await call(scenario, bytes(RATE * 2), recording_path=tmp_path / "live")
     assert result["channels"] == 2
     assert result["bytes_on_disk"] > 44 + 0.3 * RATE * 4
+
+
+class UrgencyRecognizer(FakeRecognizer):
+    def __init__(self) -> None:
+        super().__init__(final="да")
+        self.expected_final = 0
+
+    def expect_final(self) -> None:
+        self.expected_final += 1
+
+
+async def test_a_pause_inside_an_utterance_reaches_the_recogniser_and_the_end_is_urgent():
+    word = speech("Сто двадцать три", RATE)
+    pause = bytes(RATE * 2 * 6 // 10)  # 0.6 s: longer than asr_tail_ms, shorter than the endpoint
+    caller = bytes(RATE) + word + pause + word
+    recognizer = UrgencyRecognizer()
+    config = MediaConfig(trailing_silence_ms=900, asr_tail_ms=200)
+
+    async def scenario(session: MediaSession, result: dict) -> None:
+        await collect_until(session, result, lambda e: isinstance(e, SpeechEnded), 8)
+
+    result, _ = await call(scenario, caller, then_silence=1.5, recognizer=recognizer, config=config)
+    ended = [e for e in result["events"] if isinstance(e, SpeechEnded)]
+    assert len(ended) == 1 and recognizer.expected_final == 1
+    held_back = (len(ended[0].audio) - len(recognizer.accepted)) / 32000
+    assert 0.6 <= held_back <= 0.76  # only the end-of-turn silence past 0.2 s; the pause was sent
+
+
+class AdaptingRecognizer(FakeRecognizer):
+    def __init__(self) -> None:
+        super().__init__(final="да")
+        self.adapted: list[int] = []
+
+    async def adapt(self, pcm16k: bytes) -> None:
+        self.adapted.append(len(pcm16k))
+
+
+async def test_the_recogniser_adapts_to_the_line_before_the_caller_first_speaks():
+    caller = bytes(RATE * 2 * 3 // 2) + speech("Сто двадцать три", RATE)  # 1.5 s of line, then speech
+    recognizer = AdaptingRecognizer()
+
+    async def scenario(session: MediaSession, result: dict) -> None:
+        await collect_until(session, result, lambda e: isinstance(e, SpeechEnded), 8)
+
+    result, _ = await call(scenario, caller, then_silence=1.5, recognizer=recognizer)
+    assert recognizer.adapted == [32000]  # once, 1 s (asr_warmup_ms) at 16 kHz
+    assert [e.text for e in result["events"] if isinstance(e, SpeechEnded)] == ["да"]

@@ -22,7 +22,7 @@ def test_parse_json_lines_in_order(tmp_path) -> None:  # noqa: ANN001
         nlu_cli.app, ["parse", "--file", str(src), "--json", "--now", "2024-11-12T14:00"]
     )
     assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in result.output.splitlines()]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["text"] for r in rows] == ["угу", "до двадцатого оплачу", "сто двадцать три и пять десятых"]
     assert set(rows[0]) == {"text", "intent", "entities", "intent_ranking"}
     assert rows[1]["entities"][0] == {"entity": "date", "value": "2024-11-20", "start": 0, "end": 13}
@@ -35,10 +35,10 @@ def test_parse_values_are_json_typed() -> None:
         nlu_cli.app,
         ["parse", "--json", "--now", "2024-11-12T14:00:00+03:00", "Мира, восемь, квартира двести"],
     )
-    row = json.loads(result.output)
+    row = json.loads(result.stdout)
     assert row["entities"][0]["value"]["street"] == "Мира" and row["entities"][0]["value"]["flat"] == "200"
     money = json.loads(CliRunner().invoke(nlu_cli.app, ["parse", "--json", "--now", "2024-11-12T14:00",
-                                                        "две тысячи триста сорок рублей"]).output)  # fmt: skip
+                                                        "две тысячи триста сорок рублей"]).stdout)  # fmt: skip
     assert money["entities"][0]["value"] == 2340 and isinstance(money["entities"][0]["value"], int)
 
 
@@ -55,7 +55,7 @@ def test_bad_now_is_a_clear_error() -> None:
 def test_evaluate_passes_and_fails(tmp_path) -> None:  # noqa: ANN001
     ok = CliRunner().invoke(nlu_cli.app, ["evaluate", "--json"])
     assert ok.exit_code == 0, ok.output[-2000:]
-    assert json.loads(ok.output)["intent_accuracy"] >= 0.95
+    assert json.loads(ok.stdout)["intent_accuracy"] >= 0.95
     bad = tmp_path / "bad.yml"
     bad.write_text(
         'now: "2024-11-12T14:00:00+03:00"\ncases:\n- {text: "да", intent: deny}\n', encoding="utf-8"

@@ -1,4 +1,4 @@
-"""The HTTP application: health now; the API routers and the web UI mount here."""
+"""The HTTP application: health, the /api/v1 routers; the web UI mounts here too."""
 
 from __future__ import annotations
 
@@ -6,13 +6,82 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from voicebot import __version__
+from voicebot.api import admin, analytics, campaigns, recordings, results, simulations
+from voicebot.api.access import FailureLimiter
+from voicebot.api.errors import install_error_handlers
+from voicebot.api.limits import BodyLimit
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
+from voicebot.services import ServiceContext, run_services
 from voicebot.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+UPLOAD_PATHS = (f"{API_PREFIX}/campaigns", f"{API_PREFIX}/campaigns/csv", "/campaigns/new")
+
+
+ROUTERS = (
+    admin.router,
+    campaigns.router,
+    results.router,
+    recordings.router,
+    analytics.router,
+    simulations.router,
+)
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module_router in ROUTERS:
+        router.include_router(module_router)
+    return router
+
+
+def api_routes() -> list[tuple[str, str, str]]:
+    """(method, full path, route name) of every /api/v1 endpoint: the role matrix test walks these."""
+    return sorted(
+        (method, API_PREFIX + route.path, route.name)
+        for module_router in ROUTERS
+        for route in module_router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    )
+
+
+def _document_security(app: FastAPI) -> None:
+    """Declare the two key headers in OpenAPI, so /docs offers "Authorize" and clients see the scheme."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer vb_…"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            }
+            for path, operations in schema.get("paths", {}).items():
+                if path.startswith(API_PREFIX):
+                    for operation in operations.values():
+                        operation["security"] = [{"bearer": []}, {"apiKey": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _mount_ui_and_voice(app: FastAPI) -> None:
+    """The web UI at / and the browser voice channel at /ws/voice/{scenario} (signed-in users or keys)."""
+    from voicebot.calls.websocket import router as voice_router
+    from voicebot.web import mount
+    from voicebot.web.voice_access import voice_socket_allowed
+
+    mount(app)
+    app.state.voice_socket_allowed = voice_socket_allowed
+    app.include_router(voice_router)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -27,7 +96,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             return
         async with open_database(settings) as db:
             app.state.db = db
-            yield
+            async with run_services(ServiceContext(settings, db)) as services:
+                app.state.services = services
+                yield
 
     app = FastAPI(
         title="voicebot",
@@ -36,6 +107,22 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    if database is not None:  # usable without running the lifespan (tests with ASGITransport)
+        app.state.db = database
+    app.state.auth_limiter = FailureLimiter(settings.api_auth_max_failures, settings.api_auth_block_seconds)
+    app.state.simulations = simulations.SimulationStore(
+        settings.simulation_idle_seconds, settings.simulation_max
+    )
+    install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.api_max_body_bytes,
+        uploads=settings.api_max_upload_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
+    app.include_router(api_router())
+    _document_security(app)
+    _mount_ui_and_voice(app)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database health")
     async def healthz(request: Request) -> JSONResponse:

@@ -1,6 +1,7 @@
 """Speech recognition: Vosk in-process or a remote vosk-server, behind one streaming interface."""
 
-from voicebot.asr.factory import VoskFactory, create_recognizer_factory, resolve_model_path
+from voicebot.asr.decoder import DecoderTuning
+from voicebot.asr.factory import VoskFactory, create_recognizer_factory, decoder_tuning, resolve_model_path
 from voicebot.asr.types import (
     ASRError,
     ASRUnavailableError,
@@ -17,6 +18,7 @@ from voicebot.asr.vosk_server import VoskServerRecognizer
 __all__ = [
     "ASRError",
     "ASRUnavailableError",
+    "DecoderTuning",
     "Partial",
     "Recognizer",
     "RecognizerFactory",
@@ -27,6 +29,7 @@ __all__ = [
     "VoskServerRecognizer",
     "Word",
     "create_recognizer_factory",
+    "decoder_tuning",
     "resolve_model_path",
     "shared_pool",
     "supports_grammar",

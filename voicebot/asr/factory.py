@@ -6,6 +6,7 @@ import logging
 from functools import partial
 from pathlib import Path
 
+from voicebot.asr.decoder import DecoderTuning
 from voicebot.asr.types import ASRUnavailableError, Recognizer, RecognizerFactory
 from voicebot.asr.vosk_local import VoskRecognizer
 from voicebot.asr.vosk_model import DOWNLOAD_HINT, VoskModelPool, check_model_dir, shared_pool
@@ -35,9 +36,22 @@ def create_recognizer_factory(settings: Settings, sample_rate: int = 16000) -> R
     if settings.asr == "vosk-server":
         return partial(VoskServerRecognizer, settings.vosk_server_url, sample_rate)
     if settings.asr == "vosk":
-        pool = shared_pool(resolve_model_path(settings), settings.asr_threads)
+        pool = shared_pool(
+            resolve_model_path(settings),
+            settings.asr_threads,
+            decoder_tuning(settings),
+            settings.cache_dir,
+            reuse_recognizers=settings.asr_reuse_recognizers,
+        )
         return VoskFactory(pool, sample_rate)
     raise ASRUnavailableError(f"unknown ASR engine {settings.asr!r}; expected 'vosk' or 'vosk-server'")
+
+
+def decoder_tuning(settings: Settings) -> DecoderTuning:
+    """0 in a setting keeps the model's own value."""
+    return DecoderTuning(
+        settings.asr_max_active or None, settings.asr_beam or None, settings.asr_lattice_beam or None
+    )
 
 
 class VoskFactory:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 from voicebot.asr.results import parse_json, parse_result
@@ -51,7 +52,22 @@ class VoskRecognizer:
         self._last_partial = ""
         self._generation = 0  # bumped by reset(); work started before a reset is discarded
         self._reset_pending = False
+        self._urgent = False  # the utterance ended: this call's decoding jumps the pool's queue
         self._lock = asyncio.Lock()
+        # Held while a worker thread uses `_rec`: a call cancelled mid-decode must not hand a recogniser
+        # that is still decoding to the next call.
+        self._decoding = threading.Lock()
+        self._closed = False
+        self._adapted = False  # has decoded audio of a line before (its own, or a previous call's)
+
+    @property
+    def urgent(self) -> bool:
+        return self._urgent
+
+    def expect_final(self) -> None:
+        """The caller stopped speaking: the audio still queued for this call, and its final, come before
+        other calls' ordinary audio. Cleared by `reset()`."""
+        self._urgent = True
 
     @property
     def grammar_active(self) -> bool:
@@ -70,6 +86,7 @@ class VoskRecognizer:
         self._rebuild = True  # applied from the next chunk on; Kaldi cannot swap graphs mid-utterance
 
     def reset(self) -> None:
+        self._urgent = False
         self._generation += 1
         self._segments.items.clear()
         self._last_partial = ""
@@ -81,7 +98,7 @@ class VoskRecognizer:
             return None
         async with self._lock:
             generation = self._generation
-            endpoint, data = await self.pool.run(self._accept_blocking, bytes(pcm))
+            endpoint, data = await self.pool.run(self._accept_blocking, bytes(pcm), owner=self)
             if generation != self._generation:
                 return None
             if endpoint:
@@ -94,19 +111,57 @@ class VoskRecognizer:
             self._last_partial = partial
             return Partial(text=self._segments.text_with(partial))
 
-    async def final(self) -> Transcript:
+    async def adapt(self, pcm: bytes) -> None:
+        """Decode the line's audio before the caller first speaks (e.g. during the greeting) and throw the
+        result away. A fresh recogniser's online CMVN and i-vector start from nothing, which makes its first
+        seconds several times dearer to decode; this pays that cost while the bot talks, not when the caller
+        waits for an answer. No-op once the recogniser has heard any audio."""
+        _check_pcm(pcm)
+        if not pcm or self._adapted:
+            return
         async with self._lock:
-            data = await self.pool.run(self._final_blocking)
+            generation = self._generation
+            await self.pool.run(self._adapt_blocking, bytes(pcm), owner=self)
+            if generation == self._generation:
+                self.reset()
+
+    async def final(self) -> Transcript:
+        self._urgent = True  # also promotes an accept of ours already waiting in the pool
+        async with self._lock:
+            data = await self.pool.run(self._final_blocking, urgent=True)
             self._last_partial = ""
             return self._segments.merge(self._transcript(data))
 
     async def close(self) -> None:
         async with self._lock:
+            self._closed = True
+            if self._rec is not None and self._decoding.acquire(blocking=False):
+                try:
+                    self.pool.give_back(self._reuse_key(), self._rec)  # Reset() when taken, off the loop
+                finally:
+                    self._decoding.release()
             self._rec = None
 
     # --- worker-thread side -------------------------------------------------------------------------
 
     def _accept_blocking(self, pcm: bytes) -> tuple[bool, dict[str, Any]]:
+        with self._decoding:
+            if self._closed:
+                return False, {}
+            return self._accept_locked(pcm)
+
+    def _adapt_blocking(self, pcm: bytes) -> None:
+        with self._decoding:
+            if self._closed:
+                return
+            rec = self._recognizer()
+            self._fed += len(pcm) / 2 / self.sample_rate
+            rec.AcceptWaveform(pcm)
+            rec.FinalResult()
+            self._adapted = True
+
+    def _accept_locked(self, pcm: bytes) -> tuple[bool, dict[str, Any]]:
+        self._adapted = True
         rec = self._recognizer()
         self._fed += len(pcm) / 2 / self.sample_rate
         try:
@@ -119,6 +174,12 @@ class VoskRecognizer:
             raise ASRError(f"Vosk failed to decode audio: {exc}") from exc
 
     def _final_blocking(self) -> dict[str, Any]:
+        with self._decoding:
+            if self._closed:
+                return {"text": ""}
+            return self._final_locked()
+
+    def _final_locked(self) -> dict[str, Any]:
         if self._rec is None or self._reset_pending:
             self._recognizer()  # apply a pending reset so nothing stale comes back
             return {"text": ""}
@@ -140,6 +201,11 @@ class VoskRecognizer:
         model = self.pool.model()
         self._offset += self._fed
         self._fed = 0.0
+        reused = self.pool.take_idle(self._reuse_key())
+        if reused is not None:
+            reused.Reset()
+            self._adapted = True
+            return reused
         if self.grammar_active:
             assert self._grammar is not None
             rec = vosk.KaldiRecognizer(model, self.sample_rate, grammar_json(self._grammar))
@@ -149,6 +215,10 @@ class VoskRecognizer:
         if self.max_alternatives:
             rec.SetMaxAlternatives(self.max_alternatives)
         return rec
+
+    def _reuse_key(self) -> tuple[int, str | None, int]:
+        grammar = grammar_json(self._grammar) if self.grammar_active and self._grammar is not None else None
+        return (self.sample_rate, grammar, self.max_alternatives)
 
     def _transcript(self, data: dict[str, Any]) -> Transcript:
         transcript = parse_result(data, grammar=self.grammar_active)

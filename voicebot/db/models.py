@@ -160,6 +160,7 @@ class Call(Base):
         Index("ix_calls_phone_started", "phone", "started_at"),
         Index("ix_calls_account_started", "account_id", "started_at"),
         Index("ix_calls_campaign", "campaign_id"),
+        Index("ix_calls_contact", "contact_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
@@ -478,3 +479,104 @@ class AuditEntry(Base):
     object_id: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=sql_text("'{}'"))
     remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- HTTP API: webhook outbox and delivery log, SMS outbox (API issue, migration 0002) ----------------
+
+
+class WebhookOutbox(Base):
+    """One event to deliver; rows are written by database triggers (tickets, finished contacts)."""
+
+    __tablename__ = "webhook_outbox"
+    __table_args__ = (
+        CheckConstraint(_in("status", ("pending", "delivered", "failed", "skipped")), name="status"),
+        Index("ix_webhook_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), unique=True, server_default=sql_text("gen_random_uuid()")
+    )
+    event_type: Mapped[str] = mapped_column(String(32))
+    campaign_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=sql_text("'{}'"))
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    url: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    lease_expires_at: Mapped[datetime | None] = mapped_column(TZ)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+    delivered_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class WebhookDelivery(Base):
+    """The delivery log: one row per attempt."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("webhook_outbox.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class SmsOutbox(Base):
+    __tablename__ = "sms_outbox"
+    __table_args__ = (
+        CheckConstraint(_in("status", ("pending", "sent", "failed")), name="status"),
+        Index("ix_sms_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"), unique=True)
+    phone: Mapped[str] = mapped_column(String(32))
+    template: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    lease_expires_at: Mapped[datetime | None] = mapped_column(TZ)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+    sent_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+# Analytics reads a time range of these columns only: a covering index allows index-only scans.
+Index(
+    "ix_calls_started_covering",
+    Call.started_at,
+    postgresql_include=["direction", "scenario", "outcome", "offered_at", "answered_at"],
+)
+Index("ix_tasks_kind_status", HumanTask.kind, HumanTask.status)
+
+
+class CallStatsHourly(Base):
+    """Calls per hour and key, maintained by a trigger on calls (migration 0002) for fast analytics."""
+
+    __tablename__ = "call_stats_hourly"
+
+    hour: Mapped[datetime] = mapped_column(TZ, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8), primary_key=True)
+    scenario: Mapped[str] = mapped_column(String(64), primary_key=True)  # '' when none
+    outcome: Mapped[str] = mapped_column(String(32), primary_key=True)  # '' while the call is unfinished
+    # answer-time bucket of offered inbound calls; '' for the others
+    wait_bucket: Mapped[str] = mapped_column(String(16), primary_key=True)
+    calls: Mapped[int] = mapped_column(BigInteger)
+
+
+class CampaignImport(Base):
+    """How an API request created a campaign: request hash (for Idempotency-Key replays) and row report."""
+
+    __tablename__ = "campaign_imports"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    report: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=sql_text("'{}'"))
+    created_at: Mapped[datetime] = created_at()

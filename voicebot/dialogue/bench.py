@@ -13,23 +13,13 @@ from datetime import datetime
 from typing import Any
 
 import typer
-import yaml
 
 from voicebot.cli.common import run_with_database, setup
 from voicebot.demo import load_demo_data
+from voicebot.dialogue.casefiles import load_cases, open_case
 from voicebot.dialogue.context import CallerInput
 from voicebot.dialogue.library import FlowLibrary
-from voicebot.dialogue.session import open_dialogue
 from voicebot.nlu import create_nlu
-
-
-def _scripts(settings) -> list[tuple[str, dict[str, Any]]]:
-    scripts = []
-    for path in sorted(settings.scenarios_dir.glob("*/tests/*.yml")):
-        for case in yaml.safe_load(path.read_text(encoding="utf-8")):
-            if not case.get("setup"):
-                scripts.append((path.parent.parent.name, case))
-    return scripts
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -46,20 +36,12 @@ async def _bench(db, settings, rounds: int) -> dict[str, Any]:
     conversations = 0
     started = time.perf_counter()
     for _ in range(rounds):
-        for scenario, case in _scripts(settings):
-            dialogue = await open_dialogue(
-                db=db,
-                settings=settings,
-                nlu=nlu,
-                library=library,
-                scenario=scenario,
-                phone=case.get("phone"),
-                variables={k: str(v) for k, v in (case.get("vars") or {}).items()},
-                now=datetime.fromisoformat(case["now"]),
-                direction=case.get("direction"),
-            )
+        for case in load_cases(settings.scenarios_dir):
+            if case.data.get("setup"):  # cases that prepare rows by SQL are for tests only
+                continue
+            dialogue = await open_case(case, db=db, settings=settings, nlu=nlu, library=library)
             await dialogue.start()
-            for line in case["caller"]:
+            for line in case.caller:
                 if dialogue.finished:
                     break
                 t0 = time.perf_counter()

@@ -50,6 +50,13 @@ class MediaConfig:
     vad_end_ms: int = 300
     preroll_ms: int = 300
     trailing_silence_ms: int = 800
+    # Silence inside an utterance beyond this is held back from the recogniser: sent if the caller speaks
+    # again, dropped when the turn ends. Decoding the whole end-of-turn silence costs CPU and adds nothing.
+    asr_tail_ms: int = 300
+    asr_batch_ms: int = 400  # largest piece of backlog decoded in one thread job
+    # Line audio (usually silence under the greeting) a recogniser with `adapt()` decodes before the caller
+    # first speaks, so its cold-start cost is not paid on the first answer. 0: off.
+    asr_warmup_ms: int = 1000
     max_utterance_ms: int = 15000
     silence_timeout: float | None = 8.0  # None: never report silence
     lookahead_frames: int = 1
@@ -85,6 +92,9 @@ class MediaSession:
         self._preroll: deque[bytes] = deque(maxlen=max(1, self.config.preroll_ms // self.config.frame_ms))
         self._utterance = bytearray()
         self._utterance_offset: int | None = None
+        self._unvoiced_ms = 0  # current run of unvoiced frames inside the utterance
+        self._held: list[bytes] = []  # that run's audio past `asr_tail_ms`, not yet sent to the recogniser
+        self._warmup: bytearray | None = bytearray() if self.config.asr_warmup_ms > 0 else None
         self._last_activity = 0.0
         self._closed = False
         self._recording: tuple[Path, float] | None = None
@@ -218,17 +228,19 @@ class MediaSession:
         if action is Action.INTERRUPTED:
             self._emit(BargeIn(now, self.bargein.interrupted_text))
         edge = self._endpoint.update(vf)
+        self._collect_warmup(vf, speaking=edge is Endpoint.START or self._endpoint.in_utterance)
         if edge is Endpoint.START:
             self._touch()
             self._preroll.append(vf.pcm)
             self._utterance = bytearray(b"".join(self._preroll))
             self._preroll.clear()
             self._utterance_offset = self._offset_at(now - len(self._utterance) / (2 * ASR_RATE))
+            self._unvoiced_ms, self._held = 0, []
             self._to_asr("audio", bytes(self._utterance))
             self._emit(SpeechStarted(now, self._utterance_offset))
         elif self._endpoint.in_utterance:
             self._utterance += vf.pcm
-            self._to_asr("audio", vf.pcm)
+            self._utterance_audio_to_asr(vf)
         elif edge in (Endpoint.END, Endpoint.FORCED_END):
             self._touch()
             self._utterance += vf.pcm
@@ -236,8 +248,33 @@ class MediaSession:
         else:
             self._preroll.append(vf.pcm)
 
+    def _collect_warmup(self, vf: VadFrame, speaking: bool) -> None:
+        if self._warmup is None:
+            return
+        if speaking or getattr(self.recognizer, "adapt", None) is None:
+            self._warmup = None  # the caller spoke first: the recogniser adapts on the real thing
+            return
+        self._warmup += vf.pcm
+        if len(self._warmup) >= ASR_RATE * 2 * self.config.asr_warmup_ms // 1000:
+            self._to_asr("adapt", bytes(self._warmup))
+            self._warmup = None
+
+    def _utterance_audio_to_asr(self, vf: VadFrame) -> None:
+        self._unvoiced_ms = 0 if vf.voiced else self._unvoiced_ms + self.config.frame_ms
+        if self._unvoiced_ms > self.config.asr_tail_ms:
+            self._held.append(vf.pcm)
+            return
+        if self._held:  # the caller went on after a pause: the recogniser hears the pause too
+            self._to_asr("audio", b"".join(self._held))
+            self._held = []
+        self._to_asr("audio", vf.pcm)
+
     def _finish_utterance(self, now: float, forced: bool) -> None:
         audio, self._utterance = bytes(self._utterance), bytearray()
+        self._held = []
+        expect_final = getattr(self.recognizer, "expect_final", None)
+        if expect_final is not None:
+            expect_final()  # its queued audio and final go ahead of other calls' ongoing speech
         if self.recognizer is None:
             self._emit(SpeechEnded(audio, ASR_RATE, now, forced=forced, offset_ms=self._utterance_offset))
         else:
@@ -252,13 +289,28 @@ class MediaSession:
         while True:
             kind, payload = await self._asr_queue.get()
             if kind == "audio":
-                # Decode whatever piled up in one go: fewer thread hops when the engine is slower than 20 ms.
-                chunks = [payload]
-                while not self._asr_queue.empty() and self._asr_queue._queue[0][0] == "audio":  # type: ignore[attr-defined]
-                    chunks.append(self._asr_queue.get_nowait()[1])
+                # Decode what piled up in one go (fewer thread hops when the engine lags), but in jobs of at
+                # most `asr_batch_ms`: a decoding thread busy with one long job would hold up another call's
+                # urgent end-of-utterance work for that long.
+                chunks, size = [payload], len(payload)  # type: ignore[arg-type]
+                limit = ASR_RATE * 2 * self.config.asr_batch_ms // 1000
+                while (
+                    size < limit and not self._asr_queue.empty() and self._asr_queue._queue[0][0] == "audio"  # type: ignore[attr-defined]
+                ):
+                    chunk = self._asr_queue.get_nowait()[1]
+                    chunks.append(chunk)
+                    size += len(chunk)  # type: ignore[arg-type]
                 await self._asr_accept(b"".join(chunks))  # type: ignore[arg-type]
+            elif kind == "adapt":
+                await self._asr_adapt(payload)  # type: ignore[arg-type]
             else:
                 await self._asr_final(*payload)  # type: ignore[misc]
+
+    async def _asr_adapt(self, pcm: bytes) -> None:
+        try:
+            await self.recognizer.adapt(pcm)  # type: ignore[union-attr]
+        except Exception:
+            log.exception("recogniser failed to adapt to the line", extra=self._extra)
 
     async def _asr_accept(self, pcm: bytes) -> None:
         assert self.recognizer is not None and self.bargein is not None
@@ -283,6 +335,8 @@ class MediaSession:
             log.exception("recogniser failed on final", extra=self._extra)
         finally:
             self.recognizer.reset()
+        wait_ms = round((asyncio.get_running_loop().time() - now) * 1000)
+        log.debug("utterance transcribed", extra={**self._extra, "text": text, "asr_wait_ms": wait_ms})
         self._emit(SpeechEnded(audio, ASR_RATE, now, text, confidence, forced, offset))
 
     # --- silence ---------------------------------------------------------------------------------------

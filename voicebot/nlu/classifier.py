@@ -17,6 +17,7 @@ import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
+from threadpoolctl import threadpool_limits
 
 from voicebot.nlu.training_data import Example, fingerprint
 
@@ -66,7 +67,10 @@ class IntentClassifier:
 
 def train(docs: list[str], intents: list[str]) -> IntentClassifier:
     pipeline = _build_pipeline()
-    pipeline.fit(docs, intents)
+    # One BLAS thread: the model is small, and OpenBLAS's own worker pool, started from a service's
+    # background thread next to the event loop, was seen spinning for minutes instead of seconds.
+    with threadpool_limits(limits=1):
+        pipeline.fit(docs, intents)
     return IntentClassifier(pipeline, [str(c) for c in pipeline.classes_])
 
 

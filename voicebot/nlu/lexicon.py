@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from voicebot.nlu.context import Context
+from voicebot.nlu.numerals import CARDINALS
 
 # Lemma → resource code. «день»/«ночь» only count right before a number or after «тариф» (see below).
 _RESOURCE_LEMMAS = {
@@ -70,45 +71,4 @@ def extract_locations(ctx: Context) -> None:
         ctx.emit("location", place, first, i)
 
 
-_NUMBER_LEMMAS = frozenset(
-    [
-        "ноль",
-        "один",
-        "два",
-        "три",
-        "четыре",
-        "пять",
-        "шесть",
-        "семь",
-        "восемь",
-        "девять",
-        "десять",
-        "одиннадцать",
-        "двенадцать",
-        "тринадцать",
-        "четырнадцать",
-        "пятнадцать",
-        "шестнадцать",
-        "семнадцать",
-        "восемнадцать",
-        "девятнадцать",
-        "двадцать",
-        "тридцать",
-        "сорок",
-        "пятьдесят",
-        "шестьдесят",
-        "семьдесят",
-        "восемьдесят",
-        "девяносто",
-        "сто",
-        "двести",
-        "триста",
-        "четыреста",
-        "пятьсот",
-        "шестьсот",
-        "семьсот",
-        "восемьсот",
-        "девятьсот",
-        "тысяча",
-    ]
-)
+_NUMBER_LEMMAS = frozenset(CARDINALS) | {"тысяча"}

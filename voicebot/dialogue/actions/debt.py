@@ -135,13 +135,13 @@ def _promise_date(ctx: DialogueContext) -> date | None:
 @action(
     "debt_answer",
     results=("promise", "ask_date", "already_paid", "owner_changed", "refused", "callback"),
-    provides=("promised_date", "paid_date", "paid_amount"),
+    provides=("promised_date",),
 )
 async def debt_answer(ctx: DialogueContext) -> str | None:
     _note_driving(ctx)
     intent = ctx.intent
     if intent == "already_paid" or ctx.said("заплатил", "оплатил", "уже оплач", "всё оплач"):
-        return _paid_details(ctx, ask_if_missing=True)
+        return "already_paid"
     if intent == "owner_changed" or ctx.said("продал", "продала"):
         return "owner_changed"
     if intent == "callback_later":
@@ -160,12 +160,6 @@ async def debt_answer(ctx: DialogueContext) -> str | None:
 async def _save_promise(ctx: DialogueContext, promised: date) -> None:
     ctx.slots["promised_date"] = promised
     await ctx.store.save_promise(ctx, ctx.slots.get("account"), ctx.slots.get("amount"), promised)
-
-
-def _paid_details(ctx: DialogueContext, *, ask_if_missing: bool) -> str:
-    ctx.slots.setdefault("paid_date", None)
-    ctx.slots.setdefault("paid_amount", None)
-    return "already_paid"
 
 
 @action("debt_promise_date", results=("promise", "refused", "already_paid"), provides=("promised_date",))

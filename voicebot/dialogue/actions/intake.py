@@ -142,7 +142,14 @@ async def register_ticket(ctx: DialogueContext) -> str:
     )
     if ctx.call.phone:
         await ctx.store.create_task(
-            ctx, "sms", {"phone": ctx.call.phone, "template": "ticket_registered", "ticket": ticket.number}
+            ctx,
+            "sms",
+            {
+                "phone": ctx.call.phone,
+                "template": "ticket_number",
+                "number": ticket.number,
+                "due": f"{due:%d.%m.%Y %H:%M}",
+            },
         )
     if category.emergency:
         return "emergency"

@@ -1,0 +1,190 @@
+"""Whole calls through the AudioSocket emulator: real Korean Vosk, espeak-ng prompts, the real dialogue."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.emulators.audiosocket_peer import AudioSocketPeer
+from voicebot.db.models import Call, Callback, CallTurn
+from voicebot.tts import EspeakTTS
+
+PHONE = "+79990000001"
+
+
+def voiced(frames) -> list:  # noqa: ANN001
+    return [f for f in frames if any(f.payload)]
+
+
+async def wait_for(predicate, within: float, step: float = 0.05) -> bool:  # noqa: ANN001
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(step)
+    return predicate()
+
+
+async def wait_quiet(peer: AudioSocketPeer, after: float, quiet: float = 0.4, within: float = 15.0) -> float:
+    """Wait until the bot spoke after time `after` and then went quiet; returns when its speech began."""
+
+    def spoke() -> list:
+        return [f for f in voiced(peer.audio_frames()) if f.t > after]
+
+    assert await wait_for(lambda: bool(spoke()) or peer.ended, within), "the bot never spoke"
+    assert await wait_for(lambda: peer.ended or peer.now() - spoke()[-1].t > quiet, within)
+    return spoke()[0].t
+
+
+async def call_row(db, call_id: uuid.UUID) -> Call | None:  # noqa: ANN001
+    async with db.session() as session:
+        return await session.get(Call, call_id)
+
+
+async def turns(db, call_id: uuid.UUID) -> list[CallTurn]:  # noqa: ANN001
+    async with db.session() as session:
+        rows = await session.execute(
+            select(CallTurn).where(CallTurn.call_id == call_id).order_by(CallTurn.seq)
+        )
+        return list(rows.scalars())
+
+
+def channels(path: Path) -> int:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(path)], capture_output=True, check=True
+    )
+    return json.loads(out.stdout)["streams"][0]["channels"]
+
+
+async def korean(text: str) -> bytes:
+    return (await EspeakTTS(voice="ko", rate=150, sample_rate=16000, normalize=False).synthesize(text)).pcm
+
+
+async def test_whole_call_speech_dtmf_recording(demo_db, make_engine, audiosocket) -> None:  # noqa: ANN001
+    engine = make_engine()
+    server = await audiosocket(engine)
+    call_id = uuid.uuid4()
+    engine.registry.announce(call_id, "voicetest", PHONE, direction="inbound")
+    peer = AudioSocketPeer("127.0.0.1", server.bound_port, call_uuid=call_id, sample_rate=16000)
+    await peer.connect()
+    # The greeting arrives, paced: one 20 ms frame per 20 ms, never a burst.
+    await wait_quiet(peer, 0.0)
+    frames = peer.audio_frames()
+    span = frames[-1].t - frames[0].t
+    assert len(frames) <= span / 0.02 + 3
+    assert len(frames) >= span / 0.02 * 0.8
+
+    # Speech: the Korean model makes some text of it, the dialogue gets it as a caller turn and re-asks.
+    spoken_at = peer.now()
+    await peer.stream(await korean("안녕하세요 반갑습니다 감사합니다"), then_silence=1.0)
+    await wait_quiet(peer, spoken_at + 0.5)
+
+    # Keypad: the account number, ended by '#', moves the dialogue on to the confirmation.
+    pressed_at = peer.now()
+    for digit in "07234501#":
+        await peer.send_dtmf(digit)
+    await wait_quiet(peer, pressed_at)
+    await peer.hang_up()
+    assert await wait_for(lambda: call_id not in server.calls, 10)
+
+    row = await call_row(demo_db, call_id)
+    assert row is not None and row.channel == "voice" and row.status == "ended"
+    assert row.answered_at is not None and row.outcome
+    recorded = [t for t in await turns(demo_db, call_id)]
+    caller = [t for t in recorded if t.speaker == "caller"]
+    assert any(t.text and t.text != "07234501" for t in caller), [t.text for t in caller]
+    assert caller[0].start_ms is not None and caller[0].end_ms > caller[0].start_ms
+    assert any(t.text == "07234501" and t.step == "ask_account" for t in caller)
+    assert any(t.speaker == "bot" and t.step == "confirm" for t in recorded)
+    path = Path(row.recording_path)
+    assert path.suffix == ".ogg" and path.exists() and channels(path) == 2  # noqa: ASYNC240
+    assert float(row.recording_duration) > 2.0
+
+
+async def test_hangup_mid_prompt_closes_the_dialogue(db, make_engine, audiosocket) -> None:  # noqa: ANN001
+    engine = make_engine()
+    server = await audiosocket(engine)
+    call_id = uuid.uuid4()
+    engine.registry.announce(call_id, "voicelong", PHONE)
+    peer = AudioSocketPeer("127.0.0.1", server.bound_port, call_uuid=call_id, sample_rate=8000)
+    await peer.connect()
+    peer.start_stream(bytes(320 * 50 * 20))
+    assert await wait_for(lambda: bool(voiced(peer.audio_frames())), 10)
+    await asyncio.sleep(0.5)
+    await peer.hang_up()
+    assert await wait_for(lambda: call_id not in server.calls, 10)
+    row = await call_row(db, call_id)
+    assert row.status == "ended" and row.outcome == "hangup" and row.ended_at is not None
+    assert row.recording_path and Path(row.recording_path).exists()  # noqa: ASYNC240
+
+
+async def test_overflow_when_all_dialogues_are_busy(db, make_engine, audiosocket) -> None:  # noqa: ANN001
+    engine = make_engine(max_dialogues=1)
+    server = await audiosocket(engine)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    engine.registry.announce(first, "voicelong", "+79990000002")
+    engine.registry.announce(second, "voicetest", PHONE)
+    busy = await AudioSocketPeer("127.0.0.1", server.bound_port, call_uuid=first).connect()
+    busy.start_stream(bytes(320 * 50 * 20))
+    assert await wait_for(lambda: engine.admission.active == 1, 5)
+
+    peer = await AudioSocketPeer("127.0.0.1", server.bound_port, call_uuid=second).connect()
+    peer.start_stream(bytes(320 * 50 * 20))
+    assert await peer.wait_ended(20) == "bot_hangup"
+    assert len(voiced(peer.audio_frames())) > 50  # the message was played before the hang-up
+    assert not busy.ended and engine.admission.active == 1
+
+    async with db.session() as session:
+        callbacks = list((await session.execute(select(Callback))).scalars())
+    assert len(callbacks) == 1
+    callback = callbacks[0]
+    assert callback.reason == "overflow" and callback.phone == PHONE and callback.source_call_id == second
+    assert timedelta(0) <= callback.due_at - callback.missed_at <= timedelta(minutes=10)
+    row = await call_row(db, second)
+    assert row.outcome == "overflow"
+    await busy.hang_up()
+
+
+async def test_unknown_uuid_runs_the_inbound_scenario(db, make_engine, audiosocket) -> None:  # noqa: ANN001
+    engine = make_engine()
+    server = await audiosocket(engine)
+    call_id = uuid.uuid4()  # never announced
+    peer = await AudioSocketPeer("127.0.0.1", server.bound_port, call_uuid=call_id).connect()
+    peer.start_stream(bytes(320 * 50 * 10))
+    assert await wait_for(lambda: bool(voiced(peer.audio_frames())), 10)
+    await peer.hang_up()
+    assert await wait_for(lambda: call_id not in server.calls, 10)
+    row = await call_row(db, call_id)
+    assert row.scenario == "voicetest" and row.direction == "inbound" and row.phone is None
+
+
+@pytest.mark.parametrize("gating", [False])
+async def test_without_vad_gating_speech_still_reaches_the_dialogue(
+    db,
+    make_engine,
+    audiosocket,
+    gating: bool,  # noqa: ANN001
+) -> None:
+    engine = make_engine(vad_gating=gating)
+    server = await audiosocket(engine)
+    call_id = uuid.uuid4()
+    engine.registry.announce(call_id, "voicetest", PHONE)
+    peer = await AudioSocketPeer(
+        "127.0.0.1", server.bound_port, call_uuid=call_id, sample_rate=16000
+    ).connect()
+    await wait_quiet(peer, 0.0)
+    spoken_at = peer.now()
+    await peer.stream(await korean("안녕하세요 반갑습니다 감사합니다"), then_silence=1.0)
+    await wait_quiet(peer, spoken_at + 0.5)
+    await peer.hang_up()
+    assert await wait_for(lambda: call_id not in server.calls, 10)
+    caller = [t for t in await turns(db, call_id) if t.speaker == "caller" and t.text]
+    assert caller, "the transcript of the ungated recogniser never reached the dialogue"

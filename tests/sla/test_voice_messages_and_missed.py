@@ -1,0 +1,99 @@
+"""Voice messages with their 10-minute review deadline; missed and abandoned calls become callbacks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert, select
+
+from voicebot.asterisk.ami_protocol import AMIMessage
+from voicebot.db.models import Call, Callback, VoiceMessage
+from voicebot.sla.missed import MissedCallWatcher
+from voicebot.sla.voice_messages import list_voice_messages, overdue_count, review_voice_message
+
+NOW = datetime(2026, 3, 11, 9, 0, tzinfo=UTC)
+
+
+def event(name: str, *pairs: tuple[str, str]) -> AMIMessage:
+    return AMIMessage([("Event", name), ("Privilege", "call,all"), *pairs])
+
+
+def voice_event(**fields: str) -> AMIMessage:
+    base = {"UserEvent": "VoicebotVoiceMessage", "Uniqueid": "1795316510.28", "CallerIDNum": "89161234567",
+            "DNID": "74951234567", "File": "/var/spool/asterisk/voicebot/x.wav", "Status": "SILENCE",
+            "Reason": "transfer"}  # fmt: skip
+    return event("UserEvent", *(base | fields).items())
+
+
+async def rows(db, model):
+    async with db.session() as session:
+        return (await session.execute(select(model))).scalars().all()
+
+
+async def test_voice_message_listed_with_deadline_and_overdue_flag(db):
+    watcher = MissedCallWatcher(db, clock=lambda: NOW)
+    call_id = uuid.uuid4()
+    async with db.transaction() as session:
+        await session.execute(insert(Call).values(id=call_id, direction="inbound", channel="voice"))
+    await watcher.on_user_event(voice_event(VoicebotUUID=str(call_id)))
+    [message] = await rows(db, VoiceMessage)
+    assert message.call_id == call_id and message.phone == "+79161234567"
+    assert message.review_due_at == NOW + timedelta(minutes=10)
+    assert await rows(db, Callback) == []  # a recorded message after a transfer: staff review it
+    [view] = await list_voice_messages(db, NOW + timedelta(minutes=5))
+    assert not view.overdue
+    [view] = await list_voice_messages(db, NOW + timedelta(minutes=11), overdue_only=True)
+    assert view.overdue and await overdue_count(db, NOW + timedelta(minutes=11)) == 1
+    reviewed = await review_voice_message(db, view.id, "operator1", NOW + timedelta(minutes=12))
+    assert reviewed.reviewed_by == "operator1" and not reviewed.overdue
+    assert await list_voice_messages(db, NOW + timedelta(minutes=13)) == []
+    assert await overdue_count(db, NOW + timedelta(minutes=13)) == 0
+    again = await review_voice_message(db, view.id, "someone_else", NOW + timedelta(minutes=14))
+    assert again.reviewed_by == "operator1"
+    with pytest.raises(LookupError):
+        await review_voice_message(db, 999, "x", NOW)
+
+
+async def test_caller_who_left_no_message_is_called_back(db):
+    watcher = MissedCallWatcher(db, clock=lambda: NOW)
+    await watcher.on_user_event(voice_event(Status="", VoicebotUUID=str(uuid.uuid4())))  # unknown uuid: no FK
+    assert await rows(db, VoiceMessage) == []
+    [callback] = await rows(db, Callback)
+    assert callback.reason == "missed" and callback.due_at <= NOW + timedelta(minutes=10)
+
+
+async def test_message_asking_for_a_callback(db):
+    watcher = MissedCallWatcher(db, clock=lambda: NOW)
+    await watcher.on_user_event(voice_event(Callback="1"))
+    [callback] = await rows(db, Callback)
+    assert callback.reason == "requested"
+
+
+async def test_unanswered_inbound_hangup_and_queue_abandon(db):
+    watcher = MissedCallWatcher(db, clock=lambda: NOW)
+    ringing = [("Channel", "PJSIP/trunk-00000001"), ("ChannelState", "4"), ("CallerIDNum", "+79161111111"),
+               ("Context", "voicebot-inbound"), ("Uniqueid", "1.1"), ("Cause", "16")]  # fmt: skip
+    await watcher.on_hangup(event("Hangup", *ringing))
+    answered = [(k, "6" if k == "ChannelState" else v) for k, v in ringing]
+    await watcher.on_hangup(
+        event("Hangup", *[(k, "+79162222222" if k == "CallerIDNum" else v) for k, v in answered])
+    )
+    await watcher.on_abandon(event("QueueCallerAbandon", ("Channel", "PJSIP/trunk-2"), ("CallerIDNum", "89163333333"),
+                                   ("Queue", "operators"), ("ChanVariable", "VOICEBOT_UUID=not-a-uuid")))  # fmt: skip
+    await watcher.on_abandon(event("QueueCallerAbandon", ("CallerIDNum", "anonymous")))
+    by_phone = {c.phone: c for c in await rows(db, Callback)}
+    assert set(by_phone) == {"+79161111111", "+79163333333"}
+    assert by_phone["+79161111111"].reason == "missed" and by_phone["+79163333333"].reason == "abandoned"
+    assert all(c.due_at == NOW + timedelta(minutes=1) for c in by_phone.values())
+
+
+async def test_second_miss_from_one_number_brings_the_callback_forward(db):
+    watcher = MissedCallWatcher(db, clock=lambda: NOW, callback_delay=timedelta(minutes=5))
+    abandon = event("QueueCallerAbandon", ("CallerIDNum", "+79161111111"))
+    await watcher.on_abandon(abandon)
+    watcher.callback_delay = timedelta(minutes=1)
+    await watcher.on_abandon(abandon)
+    [callback] = await rows(db, Callback)
+    assert callback.due_at == NOW + timedelta(minutes=1)

@@ -1,0 +1,124 @@
+"""The voice channel's shared parts (database, NLU, scenarios, voices, recognisers) and call admission.
+
+One `VoiceEngine` per process. Every transport (an Asterisk AudioSocket leg, a browser WebSocket) hands
+its calls to `run()`, which either starts a dialogue or, when all dialogue slots are taken or speech
+recognition is unavailable, answers with the overflow message and schedules a call back.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from voicebot.calls.admission import Admission
+from voicebot.calls.overflow import run_overflow
+from voicebot.calls.registry import Announcement, CallRegistry
+from voicebot.calls.speech import BotVoice
+from voicebot.calls.ungated import TapTransport, UngatedRecognizer
+from voicebot.calls.voice import CallResult, CallSpec, Notify, VoiceCall
+from voicebot.db.session import Database
+from voicebot.dialogue.library import FlowLibrary
+from voicebot.logs import call_id_var
+from voicebot.media.interfaces import CallTransport
+from voicebot.media.pipeline import MediaConfig
+from voicebot.nlu import NLU
+from voicebot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TransferHook = Callable[[uuid.UUID, str], Awaitable[None]]
+DEFAULT_INBOUND = "inbound_router"
+
+
+async def _no_transfer_hook(_call_id: uuid.UUID, _target: str) -> None:
+    return None
+
+
+def media_config_from(settings: Settings) -> MediaConfig:
+    return MediaConfig(
+        trailing_silence_ms=settings.voice_trailing_silence_ms,
+        silence_timeout=settings.voice_silence_timeout,
+    )
+
+
+@dataclass
+class VoiceEngine:
+    db: Database
+    settings: Settings
+    nlu: NLU
+    library: FlowLibrary
+    voice: BotVoice
+    recognizers: Callable[..., Any] | None  # None: no speech model; every call takes the overflow path
+    admission: Admission
+    registry: CallRegistry = field(default_factory=CallRegistry)
+    media_config: MediaConfig | None = None
+    dtmf_timeout: float = 3.0
+    record: bool = True
+    use_grammar: bool = True  # closed-question grammars (Russian word lists) for the recogniser
+    vad_gating: bool = True  # False feeds the recogniser all audio (benchmarks show what gating saves)
+    on_transfer: TransferHook = _no_transfer_hook  # e.g. AMI Setvar VOICEBOT_ACTION=transfer on the channel
+    inbound_scenario: str = DEFAULT_INBOUND
+
+    def __post_init__(self) -> None:
+        if self.media_config is None:
+            self.media_config = media_config_from(self.settings)
+        if self.inbound_scenario not in self.library.flows:
+            fallback = next(
+                (n for n in self.library.names() if "inbound" in self.library.get(n).directions), None
+            )
+            log.warning("no scenario %r; calls nobody announced run %r", self.inbound_scenario, fallback)
+            self.inbound_scenario = fallback or self.inbound_scenario
+
+    # --- entry points -----------------------------------------------------------------------------------
+
+    async def handle_audiosocket(self, call: Any) -> None:
+        """The AudioSocket server's handler: look up what was announced for this UUID and run it."""
+        announcement = self.registry.claim(call.uuid)
+        await self.run(call, self.spec_for(call.uuid, announcement))
+
+    def spec_for(self, call_uuid: uuid.UUID, announcement: Announcement | None) -> CallSpec:
+        if announcement is None:
+            # Only reachable with audiosocket_unknown_uuid=inbound: a plain inbound call, caller unknown.
+            return CallSpec(self.inbound_scenario, direction="inbound", call_id=call_uuid)
+        return CallSpec(
+            announcement.scenario,
+            phone=announcement.phone,
+            variables=dict(announcement.variables),
+            direction=announcement.direction,
+            campaign_id=announcement.campaign_id,
+            contact_id=announcement.contact_id,
+            call_id=call_uuid,
+        )
+
+    async def run(self, transport: CallTransport, spec: CallSpec, notify: Notify | None = None) -> CallResult:
+        token = call_id_var.set(str(spec.call_id))
+        try:
+            with self.admission.slot() as admitted:
+                if admitted and self.recognizers is not None:
+                    log.info("voice call started", extra={"scenario": spec.scenario, "phone": spec.phone})
+                    return await VoiceCall(self, transport, spec, notify).run()
+                reason = "no_asr" if self.recognizers is None else "full"
+                log.warning("call answered with the overflow message", extra={"reason": reason})
+                return await run_overflow(self, transport, spec, notify)
+        finally:
+            call_id_var.reset(token)
+
+    # --- per-call parts -----------------------------------------------------------------------------------
+
+    def new_recognizer(self, call_id: str) -> Any:
+        if self.recognizers is None:
+            return None
+        return self.recognizers(call_id=call_id)
+
+    def wrap_transport(self, transport: CallTransport, recognizer: Any) -> CallTransport:
+        if self.vad_gating or recognizer is None:
+            return transport
+        return TapTransport(transport, recognizer)
+
+    def gate_recognizer(self, recognizer: Any) -> Any:
+        if self.vad_gating or recognizer is None:
+            return recognizer
+        return UngatedRecognizer(recognizer)

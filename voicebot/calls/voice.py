@@ -1,0 +1,271 @@
+"""One voice call: a call transport, its media session and a dialogue, turn after turn.
+
+The bot speaks a turn (every utterance synthesised up front, played in order, each interruptible or not as
+the flow says), then waits for the caller: an utterance the recogniser transcribed, keypad digits, silence
+or the hang-up. Caller speech that ends while an interruptible prompt is still playing did not interrupt it
+(the barge-in controller judged it a backchannel or noise) and is ignored; speech or keys during a
+protected prompt are answered once the prompt is over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from voicebot.calls.callrow import save_call_media
+from voicebot.calls.dtmf import DtmfCollector
+from voicebot.calls.grammar import grammar_for
+from voicebot.calls.registry import Direction
+from voicebot.dialogue.context import CallerInput
+from voicebot.dialogue.runtime import BotTurn, Dialogue
+from voicebot.dialogue.session import open_dialogue
+from voicebot.logs import call_id_var
+from voicebot.media.frames import Dtmf, Hangup, Silence, SpeechEnded
+from voicebot.media.pipeline import MediaSession
+from voicebot.media.player import Playout
+
+if TYPE_CHECKING:
+    from voicebot.calls.engine import VoiceEngine
+    from voicebot.media.interfaces import CallTransport
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CallSpec:
+    """What to run on a connected call."""
+
+    scenario: str
+    phone: str | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    direction: Direction | None = None
+    campaign_id: int | None = None
+    contact_id: int | None = None
+    call_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    channel: str = "voice"
+
+
+@dataclass
+class CallResult:
+    call_id: uuid.UUID
+    outcome: str | None
+    transfer: str | None = None
+    recording: tuple[Path, float] | None = None
+    overflow: bool = False
+
+
+Notify = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def _ignore(_event: dict[str, Any]) -> None:
+    return None
+
+
+def recording_path(root: Path, call_id: uuid.UUID, when: datetime | None = None) -> Path:
+    """recordings/YYYY/MM/DD/<call id>.ogg: one folder per day keeps listings and retention cheap."""
+    when = when or datetime.now(UTC)
+    return root / f"{when:%Y}" / f"{when:%m}" / f"{when:%d}" / f"{call_id}.ogg"
+
+
+class VoiceCall:
+    def __init__(
+        self, engine: VoiceEngine, transport: CallTransport, spec: CallSpec, notify: Notify | None = None
+    ) -> None:
+        self.engine = engine
+        self.transport = transport
+        self.spec = spec
+        self.notify = notify or _ignore
+        self.extra = {"call_id": str(spec.call_id)}
+        self.recognizer: Any = None
+        self.media: MediaSession | None = None
+        self.dialogue: Dialogue | None = None
+        self.playouts: list[Playout] = []
+        self.dtmf = DtmfCollector(engine.dtmf_timeout)
+
+    async def run(self) -> CallResult:
+        token = call_id_var.set(str(self.spec.call_id))
+        try:
+            return await self._run()
+        finally:
+            call_id_var.reset(token)
+
+    async def _run(self) -> CallResult:
+        engine, spec = self.engine, self.spec
+        self.recognizer = engine.new_recognizer(str(spec.call_id))
+        path = recording_path(engine.settings.recordings_path, spec.call_id) if engine.record else None
+        media = self.media = MediaSession(
+            engine.wrap_transport(self.transport, self.recognizer),
+            recognizer=engine.gate_recognizer(self.recognizer),
+            config=engine.media_config,
+            recording_path=path,
+            log_extra=self.extra,
+        )
+        answered_at = datetime.now(UTC)
+        await media.start()
+        turn: BotTurn | None = None
+        try:
+            self.dialogue = await open_dialogue(
+                db=engine.db,
+                settings=engine.settings,
+                nlu=engine.nlu,
+                library=engine.library,
+                scenario=spec.scenario,
+                phone=spec.phone,
+                variables=spec.variables,
+                direction=spec.direction,
+                channel=spec.channel,
+                call_id=spec.call_id,
+                campaign_id=spec.campaign_id,
+                contact_id=spec.contact_id,
+            )
+            turn = await self._converse()
+        except Exception:
+            log.exception("voice call failed", extra=self.extra)
+            await self._close_dialogue()
+        finally:
+            recording = await self._shutdown()
+        meta = {"transfer": turn.transfer} if turn is not None and turn.transfer else {}
+        if self.dialogue is not None:
+            await save_call_media(engine.db, spec.call_id, recording, answered_at, meta)
+        outcome = self.dialogue.ctx.outcome if self.dialogue else None
+        await self.notify({"type": "end", "outcome": outcome, "call_id": str(spec.call_id)})
+        return CallResult(spec.call_id, outcome, turn.transfer if turn else None, recording)
+
+    # --- the conversation -----------------------------------------------------------------------------
+
+    async def _converse(self) -> BotTurn:
+        assert self.dialogue is not None
+        turn = await self.dialogue.start()
+        while True:
+            await self._speak(turn)
+            if turn.end:
+                await self._end(turn)
+                return turn
+            caller = await self._listen()
+            turn = await self.dialogue.respond(caller)
+            log.debug(
+                "dialogue turn",
+                extra={**self.extra, "caller": caller.kind, "text": caller.text, "step": turn.step},
+            )
+            if caller.kind == "hangup":
+                return turn
+
+    async def _speak(self, turn: BotTurn) -> None:
+        assert self.media is not None
+        if turn.utterances:
+            await self.notify({"type": "bot", "text": turn.display, "step": turn.step})
+        # All syntheses start at once; each utterance plays as soon as it and those before it are ready.
+        jobs = [asyncio.ensure_future(self.engine.voice.audio(u)) for u in turn.utterances]
+        self.playouts = []
+        try:
+            for utterance, job in zip(turn.utterances, jobs, strict=True):
+                audio = await job
+                if self.transport.closed:
+                    break
+                self.playouts.append(self.media.play(audio.pcm, audio.sample_rate, utterance.barge_in))
+        finally:
+            for job in jobs:
+                job.cancel()
+        if turn.listen and self.engine.use_grammar and hasattr(self.recognizer, "set_grammar"):
+            self.recognizer.set_grammar(grammar_for(turn.asr_hints))
+
+    async def _end(self, turn: BotTurn) -> None:
+        """Let the last words play out, then leave the call (to the dialplan, for a transfer)."""
+        assert self.media is not None
+        await self._wait_playback()
+        if turn.transfer:
+            log.info("handing the call over", extra={**self.extra, "transfer": turn.transfer})
+            with contextlib.suppress(Exception):
+                await self.engine.on_transfer(self.spec.call_id, turn.transfer)
+        await self.media.hangup()
+
+    async def _listen(self) -> CallerInput:
+        assert self.media is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            deadline = self.dtmf.deadline
+            wait = None if deadline is None else max(0.0, deadline - loop.time())
+            event = await self.media.next_event(wait)
+            if event is None:
+                digits = self.dtmf.expired(loop.time())
+                if digits:
+                    return await self._answer(CallerInput("dtmf", digits))
+                continue
+            if isinstance(event, Hangup):
+                return CallerInput("hangup")
+            if isinstance(event, Dtmf):
+                self._interrupt()
+                digits = self.dtmf.press(event.digit, loop.time())
+                if digits:
+                    return await self._answer(CallerInput("dtmf", digits))
+            elif isinstance(event, SpeechEnded):
+                caller = self._speech_input(event)
+                if caller is not None:
+                    return await self._answer(caller)
+            elif isinstance(event, Silence) and not self.dtmf.pending:
+                return CallerInput("silence")
+
+    def _speech_input(self, event: SpeechEnded) -> CallerInput | None:
+        text = (event.text or "").strip()
+        if not text:
+            log.debug("utterance without words", extra=self.extra)
+            return None  # noise, or nothing the recogniser could make out
+        if self._playing_interruptible():
+            log.debug("speech did not interrupt the prompt; ignored", extra={**self.extra, "text": text})
+            return None
+        end_ms = None if event.offset_ms is None else event.offset_ms + round(event.duration * 1000)
+        return CallerInput("text", text, start_ms=event.offset_ms, end_ms=end_ms)
+
+    async def _answer(self, caller: CallerInput) -> CallerInput:
+        """Hold an answer given over a protected prompt until the prompt is over."""
+        await self._wait_playback()
+        await self.notify({"type": "caller", "text": caller.text, "kind": caller.kind})
+        return caller
+
+    # --- playback helpers -------------------------------------------------------------------------------
+
+    def _playing_interruptible(self) -> bool:
+        player = self.media.player if self.media else None
+        current = player.current if player else None
+        return current is not None and current.interruptible and player.busy
+
+    def _interrupt(self) -> None:
+        """A key press stops an interruptible prompt, as speech would."""
+        if self.media is not None and self.media.player is not None:
+            self.media.player.interrupt()
+
+    async def _wait_playback(self) -> None:
+        pending = [p for p in self.playouts if not p.done]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # --- teardown ---------------------------------------------------------------------------------------
+
+    async def _close_dialogue(self) -> None:
+        """After a failure: end the dialogue so the call row is closed, as if the caller hung up."""
+        if self.dialogue is not None and not self.dialogue.finished:
+            with contextlib.suppress(Exception):
+                await self.dialogue.respond(CallerInput("hangup"))
+
+    async def _shutdown(self) -> tuple[Path, float] | None:
+        assert self.media is not None
+        if not self.transport.closed:
+            with contextlib.suppress(Exception):
+                await self.media.hangup()
+        recording = None
+        try:
+            recording = await self.media.close()
+        except Exception:
+            log.exception("closing the media session failed", extra=self.extra)
+        close = getattr(self.recognizer, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
+        return recording

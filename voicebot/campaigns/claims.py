@@ -1,0 +1,261 @@
+"""Claiming campaign contacts: `FOR UPDATE SKIP LOCKED` plus a lease, so no contact is dialled twice.
+
+One transaction per campaign and batch: the campaign row is locked (SKIP LOCKED: another worker is
+claiming for it right now, try the next campaign) so `max_concurrent` holds across processes; due
+contacts — pending and due, or in progress under an expired lease (their process died) — are leased to
+this worker. Each is then checked against the do-not-call list, its calling window and, for debt
+campaigns, the 230-ФЗ counters; the ones that pass get a fresh call id and an attempt, the rest are put
+back with the time they may be tried again.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voicebot.campaigns.limits import DebtHistory, debt_call_allowed_at
+from voicebot.campaigns.policy import CampaignPolicy
+from voicebot.db.models import Call, CampaignContact, DoNotCall
+
+log = logging.getLogger(__name__)
+
+DEBT_LOCK_KEY = 230_0001  # pg advisory lock serialising debt decisions across processes
+
+
+@dataclass(frozen=True)
+class RunningCampaign:
+    id: int
+    scenario: str
+    max_concurrent: int
+    calls_per_second: float
+    policy: CampaignPolicy
+
+
+@dataclass(frozen=True)
+class ClaimedContact:
+    id: int
+    campaign_id: int
+    phone: str
+    timezone: str
+    account_number: str | None
+    variables: dict[str, Any]
+    attempts: int  # including the one about to be made
+    call_id: uuid.UUID
+
+
+_LOCK_CAMPAIGN = text(
+    "SELECT id, scenario, max_concurrent, calls_per_second, settings FROM campaigns "
+    "WHERE id = :cid AND status = 'running' FOR UPDATE SKIP LOCKED"
+)
+_IN_FLIGHT = text(
+    "SELECT count(*) FROM campaign_contacts WHERE campaign_id = :cid AND state = 'in_progress' "
+    "AND lease_expires_at > :now"
+)
+# Two index-ordered claims (ix_campaign_contacts_due: campaign_id, state, next_attempt_at) instead of one
+# OR-ed query: an OR over states makes PostgreSQL sort every pending row of the campaign on each claim.
+_CLAIM_EXPIRED = text(
+    """
+    WITH picked AS (
+        SELECT id FROM campaign_contacts
+         WHERE campaign_id = :cid AND state = 'in_progress' AND lease_expires_at <= :now
+         LIMIT :n
+         FOR UPDATE SKIP LOCKED)
+    UPDATE campaign_contacts c
+       SET lease_owner = :worker, lease_expires_at = :lease
+      FROM picked WHERE c.id = picked.id
+    RETURNING c.id, c.phone, c.timezone, c.account_number, c.variables, c.attempts, c.last_call_id
+    """
+)
+_CLAIM_PENDING = text(
+    """
+    WITH picked AS (
+        SELECT id FROM campaign_contacts
+         WHERE campaign_id = :cid AND state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= :now)
+         ORDER BY next_attempt_at
+         LIMIT :n
+         FOR UPDATE SKIP LOCKED)
+    UPDATE campaign_contacts c
+       SET state = 'in_progress', lease_owner = :worker, lease_expires_at = :lease
+      FROM picked WHERE c.id = picked.id
+    RETURNING c.id, c.phone, c.timezone, c.account_number, c.variables, c.attempts, c.last_call_id
+    """
+)
+_DUE_CAMPAIGNS = text(
+    """
+    SELECT k.id FROM campaigns k
+     WHERE k.status = 'running' AND (
+        EXISTS (SELECT 1 FROM campaign_contacts c
+                 WHERE c.campaign_id = k.id AND c.state = 'pending'
+                   AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= :now))
+        OR EXISTS (SELECT 1 FROM campaign_contacts c
+                    WHERE c.campaign_id = k.id AND c.state = 'in_progress' AND c.lease_expires_at <= :now))
+     ORDER BY k.id
+    """
+)
+
+
+async def due_campaigns(session: AsyncSession, now: datetime) -> list[int]:
+    return list((await session.execute(_DUE_CAMPAIGNS, {"now": now})).scalars())
+
+
+async def lock_campaign(session: AsyncSession, campaign_id: int) -> RunningCampaign | None:
+    row = (await session.execute(_LOCK_CAMPAIGN, {"cid": campaign_id})).first()
+    if row is None:
+        return None
+    try:
+        policy = CampaignPolicy.from_settings(row.scenario, row.settings)
+    except ValueError:
+        log.exception("campaign settings invalid; using defaults", extra={"campaign_id": campaign_id})
+        policy = CampaignPolicy.from_settings(row.scenario, {})
+    return RunningCampaign(row.id, row.scenario, row.max_concurrent, float(row.calls_per_second), policy)
+
+
+async def claim_contacts(
+    session: AsyncSession,
+    campaign: RunningCampaign,
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+) -> list[ClaimedContact]:
+    """Lease up to `limit` due contacts (respecting max_concurrent) and decide which may be dialled now.
+
+    Must run inside the transaction that called `lock_campaign`.
+    """
+    in_flight = int(await session.scalar(_IN_FLIGHT, {"cid": campaign.id, "now": now}) or 0)
+    room = min(limit, campaign.max_concurrent - in_flight)
+    if room <= 0:
+        return []
+    params = {"cid": campaign.id, "now": now, "n": room, "worker": worker, "lease": now + lease}
+    rows = (await session.execute(_CLAIM_EXPIRED, params)).all()  # crashed workers' calls first
+    if len(rows) < room:
+        params["n"] = room - len(rows)
+        rows += (await session.execute(_CLAIM_PENDING, params)).all()
+    if not rows:
+        return []
+    rows = await _settle_taken_over(session, rows)
+    blocked = await _do_not_call(session, [r.phone for r in rows])
+    history = None
+    if campaign.policy.debt_limits:
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": DEBT_LOCK_KEY})
+        history = await DebtHistory.load(
+            session,
+            [r.phone for r in rows],
+            [r.account_number for r in rows if r.account_number],
+            now,
+            exclude_contacts=[r.id for r in rows],
+            scenarios=(campaign.scenario,),
+        )
+    dial: list[ClaimedContact] = []
+    later: list[dict[str, Any]] = []
+    stop: list[dict[str, Any]] = []
+    max_attempts = max(r.max_attempts for r in campaign.policy.retry.values())
+    for row in rows:
+        if row.phone in blocked:
+            stop.append({"cid_": row.id, "state": "blocked", "outcome": "do_not_call"})
+            continue
+        if row.attempts >= max_attempts:
+            stop.append({"cid_": row.id, "state": "failed", "outcome": "max_attempts"})
+            continue
+        when = _next_allowed(campaign.policy, history, row, now)
+        if when > now:
+            later.append({"cid_": row.id, "next": when})
+            continue
+        if history is not None:
+            history.add(row.phone, row.account_number, now)
+        dial.append(
+            ClaimedContact(
+                row.id,
+                campaign.id,
+                row.phone,
+                row.timezone,
+                row.account_number,
+                dict(row.variables or {}),
+                row.attempts + 1,
+                uuid.uuid4(),
+            )
+        )
+    await _apply(session, dial, later, stop)
+    return dial
+
+
+def _next_allowed(policy: CampaignPolicy, history: DebtHistory | None, row: Any, now: datetime) -> datetime:
+    """The first moment at or after `now` inside the window and (for debts) within the counters."""
+    moment = now
+    for _ in range(40):  # window and counters alternate until both agree; a few rounds suffice
+        moment = policy.next_call_time(moment, row.timezone)
+        if history is None:
+            return moment
+        reopen = debt_call_allowed_at(history.calls_for(row.phone, row.account_number), moment, row.timezone)
+        if reopen is None:
+            return moment
+        moment = reopen
+    raise ValueError("no moment found to call this debtor")
+
+
+async def _settle_taken_over(session: AsyncSession, rows: list[Any]) -> list[Any]:
+    """A contact whose expired lease hides a finished call is done, not dialled again."""
+    call_ids = [r.last_call_id for r in rows if r.last_call_id is not None]
+    if not call_ids:
+        return rows
+    found = await session.execute(select(Call.id, Call.outcome).where(Call.id.in_(call_ids)))
+    finished = {cid: outcome for cid, outcome in found if outcome}
+    done = [r for r in rows if r.last_call_id in finished]
+    if done:
+        table = CampaignContact.__table__
+        await session.execute(
+            table.update()
+            .where(table.c.id == bindparam("cid_"))
+            .values(state="done", outcome=bindparam("outcome"), lease_owner=None, lease_expires_at=None),
+            [{"cid_": r.id, "outcome": finished[r.last_call_id]} for r in done],
+        )
+    return [r for r in rows if r.last_call_id not in finished]
+
+
+async def _do_not_call(session: AsyncSession, phones: list[str]) -> set[str]:
+    result = await session.execute(select(DoNotCall.phone).where(DoNotCall.phone.in_(phones)))
+    return set(result.scalars())
+
+
+async def _apply(
+    session: AsyncSession,
+    dial: list[ClaimedContact],
+    later: list[dict[str, Any]],
+    stop: list[dict[str, Any]],
+) -> None:
+    table = CampaignContact.__table__
+    where = table.c.id == bindparam("cid_")
+    if dial:
+        await session.execute(
+            table.update().where(where).values(attempts=bindparam("n"), last_call_id=bindparam("call"),
+                                               last_result="dialing"),
+            [{"cid_": c.id, "n": c.attempts, "call": c.call_id} for c in dial],
+        )  # fmt: skip
+    if later:
+        await session.execute(
+            table.update()
+            .where(where)
+            .values(
+                state="pending", next_attempt_at=bindparam("next"), lease_owner=None, lease_expires_at=None
+            ),
+            later,
+        )
+    if stop:
+        await session.execute(
+            table.update()
+            .where(where)
+            .values(
+                state=bindparam("state"),
+                outcome=bindparam("outcome"),
+                lease_owner=None,
+                lease_expires_at=None,
+            ),
+            stop,
+        )

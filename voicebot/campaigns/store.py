@@ -1,0 +1,226 @@
+"""Campaign CRUD the CLI and the HTTP API call: create from rows, start / pause / resume / cancel, progress."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+
+from voicebot.campaigns.contacts import RejectedRow, validate_rows
+from voicebot.campaigns.policy import CampaignPolicy
+from voicebot.db.models import Campaign, CampaignContact
+from voicebot.db.session import Database
+
+log = logging.getLogger(__name__)
+
+INSERT_CHUNK = 5000
+OUTBOUND_SCENARIOS = ("meter_readings", "debt_reminder", "nps_survey", "visit_warning", "announcement")
+# status -> statuses it may move to
+TRANSITIONS = {
+    "draft": {"running", "cancelled"},
+    "running": {"paused", "cancelled", "finished"},
+    "paused": {"running", "cancelled"},
+    "cancelled": set(),
+    "finished": set(),
+}
+
+
+def outbound_scenarios(scenarios_dir: str) -> list[str]:
+    """Scenarios of the library that take outbound calls (what a campaign may run)."""
+    from voicebot.dialogue.library import cached_library
+
+    library = cached_library(scenarios_dir)
+    return [name for name in library.names() if "outbound" in library.get(name).directions]
+
+
+class CampaignError(ValueError):
+    """Invalid campaign input or a state change that is not allowed (HTTP 4xx)."""
+
+
+class CampaignNotFound(LookupError):
+    pass
+
+
+@dataclass
+class CreateReport:
+    campaign_id: int | None
+    accepted: int
+    rejected: list[RejectedRow] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "campaign_id": self.campaign_id,
+            "accepted": self.accepted,
+            "rejected": [asdict(r) for r in self.rejected],
+        }
+
+
+@dataclass
+class Progress:
+    campaign_id: int
+    name: str
+    scenario: str
+    status: str
+    total: int
+    by_state: dict[str, int]
+    by_outcome: dict[str, int]
+    attempts: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def create_campaign(
+    db: Database,
+    *,
+    name: str,
+    scenario: str,
+    rows: Iterable[Mapping[str, Any]],
+    max_concurrent: int = 5,
+    calls_per_second: float = 1.0,
+    settings: dict[str, Any] | None = None,
+    default_timezone: str = "Europe/Moscow",
+    webhook_url: str | None = None,
+    idempotency_key: str | None = None,
+    created_by: str | None = None,
+    start: bool = False,
+    allowed_scenarios: Iterable[str] = OUTBOUND_SCENARIOS,
+) -> CreateReport:
+    """Validate every row; store the campaign with its accepted contacts (none stored if none accepted)."""
+    _check_campaign(name, scenario, max_concurrent, calls_per_second, allowed_scenarios)
+    try:
+        CampaignPolicy.from_settings(scenario, settings)
+    except ValueError as exc:
+        raise CampaignError(str(exc)) from None
+    batch = validate_rows(rows, scenario, default_timezone)
+    if not batch.accepted:
+        return CreateReport(None, 0, batch.rejected)
+    now = datetime.now(UTC)
+    async with db.transaction() as session:
+        campaign_id = await session.scalar(
+            insert(Campaign)
+            .values(
+                name=name,
+                scenario=scenario,
+                status="running" if start else "draft",
+                max_concurrent=max_concurrent,
+                calls_per_second=calls_per_second,
+                settings=settings or {},
+                webhook_url=webhook_url,
+                idempotency_key=idempotency_key,
+                created_by=created_by,
+                started_at=now if start else None,
+            )
+            .returning(Campaign.id)
+        )
+        values = [
+            {
+                "campaign_id": campaign_id,
+                "phone": c.phone,
+                "timezone": c.timezone,
+                "account_number": c.account_number,
+                "variables": c.variables,
+                "state": "pending",
+            }
+            for c in batch.accepted
+        ]
+        for i in range(0, len(values), INSERT_CHUNK):
+            await session.execute(insert(CampaignContact), values[i : i + INSERT_CHUNK])
+    log.info("campaign created", extra={"campaign_id": campaign_id, "contacts": len(values)})
+    return CreateReport(campaign_id, len(values), batch.rejected)
+
+
+def _check_campaign(
+    name: str, scenario: str, max_concurrent: int, cps: float, allowed: Iterable[str]
+) -> None:
+    if not name.strip():
+        raise CampaignError("the campaign needs a name")
+    if scenario not in set(allowed):
+        raise CampaignError(f"scenario {scenario!r} cannot be used for outbound calls")
+    if not 1 <= max_concurrent <= 1000:
+        raise CampaignError("max_concurrent must be between 1 and 1000")
+    if not 0 < cps <= 100:
+        raise CampaignError("calls_per_second must be above 0 and at most 100")
+
+
+async def _transition(db: Database, campaign_id: int, target: str) -> str:
+    async with db.transaction() as session:
+        current = await session.scalar(
+            select(Campaign.status).where(Campaign.id == campaign_id).with_for_update()
+        )
+        if current is None:
+            raise CampaignNotFound(f"campaign {campaign_id} does not exist")
+        if current == target:
+            return current
+        if target not in TRANSITIONS[current]:
+            raise CampaignError(f"a {current} campaign cannot be made {target}")
+        values: dict[str, Any] = {"status": target}
+        now = datetime.now(UTC)
+        if target == "running":
+            values["started_at"] = func.coalesce(Campaign.started_at, now)
+        if target in ("cancelled", "finished"):
+            values["finished_at"] = now
+        await session.execute(update(Campaign).where(Campaign.id == campaign_id).values(**values))
+        if target == "cancelled":
+            # Calls already ringing finish; nothing new is dialled.
+            await session.execute(
+                update(CampaignContact)
+                .where(CampaignContact.campaign_id == campaign_id, CampaignContact.state == "pending")
+                .values(state="cancelled", lease_owner=None, lease_expires_at=None)
+            )
+    log.info("campaign status", extra={"campaign_id": campaign_id, "status": target})
+    return target
+
+
+async def start_campaign(db: Database, campaign_id: int) -> str:
+    return await _transition(db, campaign_id, "running")
+
+
+async def pause_campaign(db: Database, campaign_id: int) -> str:
+    return await _transition(db, campaign_id, "paused")
+
+
+async def resume_campaign(db: Database, campaign_id: int) -> str:
+    """A paused campaign runs again; resuming a draft starts it."""
+    return await _transition(db, campaign_id, "running")
+
+
+async def cancel_campaign(db: Database, campaign_id: int) -> str:
+    return await _transition(db, campaign_id, "cancelled")
+
+
+async def campaign_progress(db: Database, campaign_id: int) -> Progress:
+    async with db.session() as session:
+        campaign = await session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise CampaignNotFound(f"campaign {campaign_id} does not exist")
+        states = await session.execute(
+            select(CampaignContact.state, func.count(), func.sum(CampaignContact.attempts))
+            .where(CampaignContact.campaign_id == campaign_id)
+            .group_by(CampaignContact.state)
+        )
+        by_state: dict[str, int] = {}
+        attempts = 0
+        for state, count, tries in states:
+            by_state[state] = count
+            attempts += int(tries or 0)
+        outcomes = await session.execute(
+            select(CampaignContact.outcome, func.count())
+            .where(CampaignContact.campaign_id == campaign_id, CampaignContact.outcome.is_not(None))
+            .group_by(CampaignContact.outcome)
+        )
+        by_outcome = {outcome: count for outcome, count in outcomes}
+    return Progress(
+        campaign_id,
+        campaign.name,
+        campaign.scenario,
+        campaign.status,
+        sum(by_state.values()),
+        by_state,
+        by_outcome,
+        attempts,
+    )

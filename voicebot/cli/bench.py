@@ -1,0 +1,66 @@
+"""`voicebot bench`: benchmarks that print numbers (`calls`: the voice channel under load)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import typer
+
+from voicebot.cli.common import setup
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("calls")
+def calls(
+    concurrency: int = typer.Option(20, "--concurrency", "-n", min=1, help="Simultaneous emulated calls"),
+    duration: float = typer.Option(60.0, "--duration", "-d", min=5.0, help="Seconds to keep calling"),
+    as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object with the results"),
+    no_vad: bool = typer.Option(False, "--no-vad", help="Feed the recogniser all audio (no VAD gating)"),
+    host: str = typer.Option(
+        None, "--host", help="Call a running AudioSocket server instead of starting one"
+    ),
+    port: int = typer.Option(9092, "--port", help="Port of the running server (with --host)"),
+    trailing_silence_ms: int = typer.Option(
+        None, "--trailing-silence-ms", help="End-of-turn silence (default VOICEBOT_VOICE_TRAILING_SILENCE_MS)"
+    ),
+    ramp: float = typer.Option(10.0, "--ramp", min=0.0, help="Seconds over which the calls start"),
+) -> None:
+    """Run N emulated Asterisk calls (espeak-ng caller speech in real time) against the voice channel and
+    print completed/failed calls, response latency, ASR real-time factor, CPU and memory per call."""
+    from voicebot.calls.bench import BenchOptions, bench_calls
+
+    settings = setup(log_format="text")
+    options = BenchOptions(
+        concurrency, duration, not no_vad, host, port if host else None, trailing_silence_ms, ramp
+    )
+    say = (lambda m: typer.echo(m, err=True)) if as_json else typer.echo
+    say(f"{concurrency} calls for {duration:.0f} s, VAD gating {'off' if no_vad else 'on'}…")
+    result = asyncio.run(bench_calls(settings, options, say))
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    lat = result["latency_ms"]
+    typer.echo(f"calls completed {result['calls_completed']}, failed {result['calls_failed']}")
+    typer.echo(f"caller utterances {result['utterances']}, unanswered {result['unanswered']}")
+    typer.echo(f"response latency ms: p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}")
+    typer.echo(f"ASR real-time factor {result['asr_rtf']}")
+    typer.echo(f"CPU per call {result['cpu_per_call']} cores (total {result['cpu_cores_total']})")
+    typer.echo(f"RSS per call {result['rss_mb_per_call']} MB")
+    for failure in result["failures"]:
+        typer.echo(f"failure: {failure}")
+
+
+def _mount_benchmarks() -> None:
+    """Benchmarks that live beside the code they measure."""
+    from voicebot.api.bench import api_command
+    from voicebot.campaigns.bench import dialer_command
+    from voicebot.dialogue.bench import dialogue_command
+
+    app.command("dialogue")(dialogue_command)
+    app.command("api")(api_command)
+    app.command("dialer")(dialer_command)
+
+
+_mount_benchmarks()

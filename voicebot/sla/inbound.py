@@ -1,0 +1,295 @@
+"""FastAGI `inbound`: every inbound call is routed here right after `Answer()` (telephony/extensions.conf).
+
+The handler picks the scenario (dialled number → scenario map; an outage at the caller's building sends
+the call to `inbound_router`, which announces it), gives the call a fresh id (VOICEBOT_UUID), and admits
+it to a dialogue if a slot is free. With no slot the call is still answered: VOICEBOT_ACTION=overflow
+makes the dialplan play the busy message and record a voice message, and a callback is queued within
+10 minutes. The channel variables go out first; database work follows in the background, so a slow or
+unreachable database never leaves a caller waiting.
+
+Offer and answer times: the dialogue runtime INSERTs the `calls` row itself when the AudioSocket
+connects (with offered_at = its own start). So the router does not insert for admitted calls; it
+remembers the AGI time and UPDATEs `offered_at`/`dialed` once the runtime's row exists ("upsert after the
+fact", `OfferLedger`). If no row appears before the announcement expires (the caller hung up during
+routing, or the bot never got the call), the router writes the row itself as a missed call and queues a
+callback. Overflow calls never reach the bot, so their row is written by the router directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from voicebot.asterisk.fastagi import AGIChannel, AGIError, AGIRequest
+from voicebot.campaigns.calls import Clock, utc_now
+from voicebot.db.models import Account, AccountPhone, Call, Outage
+from voicebot.db.session import Database
+from voicebot.sla.callbacks import normalize_phone, schedule_callback
+from voicebot.values import normalize_key
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SCENARIO = "inbound_router"
+OUTAGE_LOOKUP_TIMEOUT = 0.5  # seconds; past it the call is routed without the outage check
+
+
+class Announcer(Protocol):
+    def announce(self, call_uuid: Any, scenario: str, phone: str | None = None,
+                 variables: dict[str, Any] | None = None, direction: Any = None,
+                 campaign_id: int | None = None, contact_id: int | None = None) -> Any: ...  # fmt: skip
+
+
+class DialogueCapacity:
+    """Free dialogue slots: the limit minus dialogues running and calls announced but not yet connected.
+
+    `busy()` is read from the voice channel (its Admission counter plus the CallRegistry's pending
+    announcements), so inbound calls, callbacks and campaign calls share one limit per process.
+    """
+
+    def __init__(self, limit: int, busy: Callable[[], int]) -> None:
+        self.limit = limit
+        self._busy = busy
+
+    def admit(self) -> bool:
+        return self._busy() < self.limit
+
+
+def parse_scenario_map(raw: str) -> dict[str, str]:
+    """'74951234567=request_intake,100=meter_readings' → {number: scenario}; raises ValueError."""
+    result: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        number, sep, scenario = part.partition("=")
+        if not sep or not number.strip() or not scenario.strip():
+            raise ValueError(f"VOICEBOT_INBOUND_SCENARIOS: {part!r} is not NUMBER=scenario")
+        result[number.strip().lstrip("+")] = scenario.strip()
+    return result
+
+
+@dataclass(frozen=True)
+class Routing:
+    call_id: uuid.UUID
+    action: str  # dialogue / overflow
+    scenario: str
+    phone: str | None
+    caller: str | None
+    dialled: str | None
+    offered_at: datetime
+
+
+class InboundRouter:
+    def __init__(
+        self,
+        db: Database,
+        capacity: DialogueCapacity,
+        *,
+        registry: Announcer | None = None,
+        scenarios: Mapping[str, str] | None = None,
+        default_scenario: str = DEFAULT_SCENARIO,
+        clock: Clock = utc_now,
+        callback_delay: timedelta = timedelta(seconds=60),
+        offer_ttl: float = 120.0,
+        check_outages: bool = True,
+        audiosocket_target: str | None = None,
+    ) -> None:
+        self.db = db
+        self.capacity = capacity
+        self.registry = registry
+        self.scenarios = dict(scenarios or {})
+        self.default_scenario = default_scenario
+        self.clock = clock
+        self.callback_delay = callback_delay
+        self.offers = OfferLedger(db, ttl=offer_ttl, on_missed=self._missed)
+        self.check_outages = check_outages
+        self.audiosocket_target = audiosocket_target  # pairs a call's AudioSocket with this process
+        self._background: set[asyncio.Task[None]] = set()
+        self.routed: list[Routing] = []  # recent decisions, for diagnostics and tests
+        self.keep = 1000
+
+    async def __call__(self, request: AGIRequest, channel: AGIChannel) -> None:
+        routing = await self.route(request)
+        try:
+            await channel.set_variable("VOICEBOT_UUID", str(routing.call_id))
+            await channel.set_variable("VOICEBOT_SCENARIO", routing.scenario)
+            if self.audiosocket_target and routing.action == "dialogue":
+                await channel.set_variable("VOICEBOT_AUDIOSOCKET", self.audiosocket_target)
+            await channel.set_variable("VOICEBOT_ACTION", routing.action)
+        except AGIError as exc:
+            log.info(
+                "caller left during routing", extra={"call_id": str(routing.call_id), "error": repr(exc)}
+            )
+        if channel.hung_up and routing.action == "dialogue":
+            self._spawn(self._missed(routing))
+            return
+        self._spawn(self._record(routing))
+
+    async def route(self, request: AGIRequest) -> Routing:
+        offered_at = self.clock()
+        caller = request.callerid
+        phone = normalize_phone(caller)
+        dialled = (request.args[0] if request.args else None) or request.dnid or request.extension or None
+        scenario = self.scenarios.get((dialled or "").lstrip("+"), self.default_scenario)
+        if phone and scenario != DEFAULT_SCENARIO and self.check_outages:
+            scenario = await self._outage_scenario(phone, offered_at, scenario)
+        call_id = uuid.uuid4()
+        action = "dialogue" if self.capacity.admit() else "overflow"
+        if action == "dialogue" and self.registry is not None:
+            variables = {"dialed": dialled} if dialled else {}
+            self.registry.announce(call_id, scenario, phone or caller, variables, "inbound")
+        routing = Routing(call_id, action, scenario, phone, caller, dialled, offered_at)
+        self.routed.append(routing)
+        del self.routed[: -self.keep]
+        log.info(
+            "inbound call routed",
+            extra={"call_id": str(call_id), "action": action, "scenario": scenario, "dialled": dialled},
+        )
+        return routing
+
+    async def flush(self) -> None:
+        """Wait for the background writes (tests, shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.offers.close()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    # --- background work ----------------------------------------------------------------------
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _record(self, routing: Routing) -> None:
+        try:
+            if routing.action == "overflow":
+                await self._write_unserved(routing, "overflow", "overflow")
+            else:
+                self.offers.expect(routing)
+        except Exception:
+            log.exception("could not record an inbound call", extra={"call_id": str(routing.call_id)})
+
+    async def _missed(self, routing: Routing) -> None:
+        try:
+            await self._write_unserved(routing, "missed", "missed")
+        except Exception:
+            log.exception("could not record a missed call", extra={"call_id": str(routing.call_id)})
+
+    async def _write_unserved(self, routing: Routing, outcome: str, reason: str) -> None:
+        """A call no dialogue served: its row (no answer time) and a callback if the number is known."""
+        async with self.db.transaction() as session:
+            await session.execute(
+                pg_insert(Call)
+                .values(
+                    id=routing.call_id,
+                    direction="inbound",
+                    channel="voice",
+                    scenario=routing.scenario,
+                    phone=routing.phone or routing.caller,
+                    dialed=routing.dialled,
+                    status="ended",
+                    outcome=outcome,
+                    offered_at=routing.offered_at,
+                    started_at=routing.offered_at,
+                    ended_at=self.clock(),
+                    meta={"unserved": reason},
+                )
+                .on_conflict_do_nothing(index_elements=[Call.id])
+            )
+            if routing.phone:
+                await schedule_callback(
+                    session,
+                    routing.phone,
+                    reason,
+                    missed_at=routing.offered_at,
+                    delay=self.callback_delay,
+                    source_call_id=routing.call_id,
+                )
+        if not routing.phone:
+            log.warning(
+                "unserved call without a number: no call back possible",
+                extra={"call_id": str(routing.call_id)},
+            )
+
+    async def _outage_scenario(self, phone: str, now: datetime, scenario: str) -> str:
+        try:
+            found = await asyncio.wait_for(outage_for_phone(self.db, phone, now), OUTAGE_LOOKUP_TIMEOUT)
+        except Exception as exc:  # the outage check must never keep the caller waiting
+            log.warning("outage check skipped", extra={"error": repr(exc)})
+            return scenario
+        return DEFAULT_SCENARIO if found else scenario
+
+
+async def outage_for_phone(db: Database, phone: str, now: datetime) -> str | None:
+    """The message of an outage at a building of the caller's accounts, if any."""
+    async with db.session() as session:
+        homes = (
+            await session.execute(
+                select(Account.street, Account.house)
+                .join(AccountPhone, AccountPhone.account_id == Account.id)
+                .where(AccountPhone.phone == phone)
+            )
+        ).all()
+        if not homes:
+            return None
+        outages = (
+            await session.execute(
+                select(Outage).where(
+                    Outage.starts_at <= now, (Outage.ends_at.is_(None)) | (Outage.ends_at > now)
+                )
+            )
+        ).scalars()
+        for outage in outages:
+            for street, house in homes:
+                if normalize_key(outage.street) == normalize_key(street) and outage.house in (None, house):
+                    return outage.message
+    return None
+
+
+_SET_OFFER = text(
+    "UPDATE calls SET offered_at = :offered, dialed = COALESCE(dialed, :dialled) "
+    "WHERE id = :id AND (offered_at IS NULL OR offered_at > :offered) RETURNING id"
+)
+_EXISTS = text("SELECT 1 FROM calls WHERE id = :id")
+
+
+class OfferLedger:
+    """Puts the AGI offer time on the dialogue's own calls row once the runtime has written it."""
+
+    def __init__(self, db: Database, *, ttl: float, on_missed: Callable[[Routing], Any]) -> None:
+        self.db = db
+        self.ttl = ttl
+        self.on_missed = on_missed
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def expect(self, routing: Routing) -> None:
+        task = asyncio.create_task(self._settle(routing))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _settle(self, routing: Routing) -> None:
+        waited, delay = 0.0, 0.25
+        params = {"id": routing.call_id, "offered": routing.offered_at, "dialled": routing.dialled}
+        while waited <= self.ttl:
+            async with self.db.transaction() as session:
+                if await session.scalar(_EXISTS, {"id": routing.call_id}):
+                    await session.execute(_SET_OFFER, params)
+                    return
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 5.0)
+        await self.on_missed(routing)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,116 @@
+"""Who is looking: the session behind a UI request, and which UI areas each role may open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy import select
+
+from voicebot.api.keys import Principal
+from voicebot.db.models import ApiKey
+from voicebot.web import session as cookies
+
+# UI area → roles that may open it (admin opens everything)
+AREAS: dict[str, frozenset[str]] = {
+    "dashboard": frozenset({"ops"}),
+    "calls": frozenset({"ops", "supervisor"}),
+    "listen": frozenset({"supervisor"}),
+    "campaigns": frozenset({"staff"}),
+    "queues": frozenset({"ops", "supervisor"}),
+    "try": frozenset({"ops", "supervisor", "staff"}),
+}
+# where "/" leads each role, in order of preference
+HOME_ORDER = ("dashboard", "calls", "campaigns", "queues", "try")
+
+
+class LoginRequired(Exception):
+    """No valid session: the login page (HTML) or 401 (JSON)."""
+
+
+class Forbidden(Exception):
+    """A valid session whose role may not open the area: the «нет доступа» page."""
+
+    def __init__(self, area: str) -> None:
+        super().__init__(area)
+        self.area = area
+
+
+class CsrfFailed(Exception):
+    """A POST without the session's token: a 403 page."""
+
+
+@dataclass(frozen=True)
+class WebUser:
+    session: cookies.WebSession
+
+    @property
+    def role(self) -> str:
+        return self.session.role
+
+    @property
+    def name(self) -> str:
+        return self.session.name
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.session.key_id, self.session.name, self.session.role)
+
+    def may(self, area: str) -> bool:
+        return self.role == "admin" or self.role in AREAS.get(area, frozenset())
+
+    def home(self) -> str:
+        for area in HOME_ORDER:
+            if self.may(area):
+                return "/" + area
+        return "/try"
+
+
+def secret(request: Request) -> bytes:
+    state = request.app.state
+    if getattr(state, "ui_secret", None) is None:
+        state.ui_secret = cookies.load_secret(state.settings.data_dir)
+    return state.ui_secret
+
+
+async def _key_is_live(request: Request, key_id: int) -> bool:
+    async with request.app.state.db.session() as s:
+        row = await s.execute(select(ApiKey.revoked_at).where(ApiKey.id == key_id))
+        found = row.first()
+    return found is not None and found.revoked_at is None
+
+
+async def current_user(request: Request) -> WebUser:
+    """FastAPI dependency of every UI page: the session's user, or LoginRequired."""
+    session = cookies.decode(secret(request), request.cookies.get(cookies.COOKIE))
+    if session is None or not await _key_is_live(request, session.key_id):
+        raise LoginRequired()
+    user = WebUser(session)
+    request.state.web_user = user
+    return user
+
+
+def require(user: WebUser, area: str) -> WebUser:
+    if not user.may(area):
+        raise Forbidden(area)
+    return user
+
+
+async def check_csrf(request: Request, user: WebUser, form_token: str | None = None) -> None:
+    """POST forms carry the token as a field, scripts as the X-CSRF-Token header."""
+    presented = form_token or request.headers.get("x-csrf-token")
+    if not cookies.same_token(user.csrf, presented):
+        raise CsrfFailed()
+
+
+def area(name: str):
+    """Dependency factory: the user, who must be allowed into the named area."""
+
+    async def dependency(request: Request) -> WebUser:
+        return require(await current_user(request), name)
+
+    return dependency

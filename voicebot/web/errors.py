@@ -1,0 +1,119 @@
+"""UI routes answer every failure in kind: HTML pages for the browser, small JSON for the UI's scripts.
+
+The API's exception handlers answer JSON for the whole app, so UI routes catch their own errors here,
+in the route class, before those handlers see them.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+
+from voicebot.api.errors import ApiError
+from voicebot.web import session as cookies
+from voicebot.web.auth import CsrfFailed, Forbidden, LoginRequired
+from voicebot.web.templating import render
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: "Неверный запрос",
+    401: "Нужно войти",
+    403: "Нет доступа",
+    404: "Не найдено",
+    409: "Действие невозможно",
+    413: "Слишком большой файл",
+    416: "Неверный диапазон",
+    422: "Неверные данные",
+    429: "Слишком много попыток",
+    500: "Внутренняя ошибка",
+}
+
+
+def wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "") or request.url.path.endswith(".json")
+
+
+def error_page(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    title = TITLES.get(status, "Ошибка")
+    if wants_json(request):
+        return JSONResponse(
+            {"error": {"status": status, "title": title, "message": message}}, status, headers
+        )
+    response = render(request, "error.html", {"status": status, "title": title, "message": message}, status)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def login_page(request: Request, status: int = 401, error: str | None = None) -> Response:
+    """The login form with a fresh CSRF token in its own short-lived cookie."""
+    if wants_json(request):
+        return JSONResponse(
+            {"error": {"status": 401, "title": TITLES[401], "message": "сессия истекла"}}, 401
+        )
+    token = secrets.token_urlsafe(24)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    # after logging in, come back to the page asked for (a form's POST target cannot be revisited)
+    next_path = request.query_params.get("next") or (here if request.method == "GET" else "/")
+    if not next_path.startswith("/") or next_path.startswith("//") or next_path.startswith("/login"):
+        next_path = "/"
+    response = render(
+        request, "login.html", {"login_token": token, "next": next_path, "error": error}, status
+    )
+    response.set_cookie(
+        cookies.LOGIN_COOKIE,
+        token,
+        max_age=1800,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/login",
+    )
+    return response
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ())[1:]) or "запрос"
+        parts.append(f"{where}: {error.get('msg', '')}")
+    return "Проверьте поля: " + "; ".join(parts)
+
+
+class UiRoute(APIRoute):
+    """An APIRoute whose handler turns login, role, CSRF and API failures into UI answers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                return login_page(request)
+            except Forbidden:
+                return error_page(request, 403, "У вашей роли нет доступа к этому разделу.")
+            except CsrfFailed:
+                return error_page(request, 403, "Форма устарела: обновите страницу и повторите действие.")
+            except ApiError as exc:
+                return error_page(request, exc.status, exc.message, exc.headers)
+            except RequestValidationError as exc:
+                return error_page(request, 422, _validation_message(exc))
+            except HTTPException as exc:
+                return error_page(request, exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+            except Exception:
+                log.exception("web UI page failed", extra={"path": request.url.path})
+                return error_page(request, 500, "Что-то пошло не так; ошибка записана в журнал.")
+
+        return guarded

@@ -1,0 +1,136 @@
+"""Russian names of the codes the UI shows (outcomes, scenarios, statuses, roles); unknown codes show as is."""
+
+from __future__ import annotations
+
+import re
+
+SCENARIOS = {
+    "meter_readings": "Показания счётчиков",
+    "request_intake": "Приём заявок",
+    "inbound_router": "Входящая линия",
+    "debt_reminder": "Напоминание о долге",
+    "nps_survey": "Опрос NPS",
+    "visit_warning": "Предупреждение о визите",
+    "announcement": "Оповещение",
+}
+
+OUTCOMES = {
+    "readings_accepted": "Показания приняты",
+    "readings_partial": "Показания частично",
+    "not_identified": "Не опознан",
+    "transferred": "Переведён на оператора",
+    "hangup": "Положил трубку",
+    "promise_to_pay": "Обещание оплатить",
+    "already_paid": "Уже оплачено",
+    "owner_changed": "Сменился собственник",
+    "wrong_number": "Ошибочный номер",
+    "callback_requested": "Просил перезвонить",
+    "refused": "Отказ",
+    "nps_collected": "Оценка получена",
+    "ticket_reopened": "Заявка переоткрыта",
+    "visit_confirmed": "Визит подтверждён",
+    "visit_rescheduled": "Визит перенесён",
+    "visit_declined": "Визит отклонён",
+    "ticket_created": "Заявка создана",
+    "ticket_status_given": "Сообщён статус заявки",
+    "voice_message": "Голосовое сообщение",
+    "announcement_heard": "Оповещение прослушано",
+    "announcement_partial": "Оповещение частично",
+    "overflow": "Перегрузка линии",
+    "missed": "Пропущен",
+    "unfinished": "Не завершён",
+}
+
+DIRECTIONS = {"inbound": "Входящие", "outbound": "Исходящие"}
+CHANNELS = {"voice": "Телефон", "text": "Текст", "web": "Браузер"}
+ROLES = {"admin": "администратор", "staff": "сотрудник", "ops": "диспетчер", "supervisor": "супервизор"}
+SPEAKERS = {"bot": "Бот", "caller": "Абонент"}
+
+CAMPAIGN_STATUSES = {
+    "draft": "Черновик",
+    "running": "Идёт",
+    "paused": "Пауза",
+    "cancelled": "Отменена",
+    "finished": "Завершена",
+}
+CONTACT_STATES = {
+    "pending": "В очереди",
+    "in_progress": "Звоним",
+    "done": "Готово",
+    "failed": "Не дозвонились",
+    "cancelled": "Отменено",
+    "blocked": "Запрет звонков",
+}
+TICKET_STATUSES = {"new": "Новая", "in_progress": "В работе", "done": "Выполнена", "cancelled": "Отменена"}
+PRIORITIES = {"emergency": "Аварийная", "routine": "Плановая"}
+CALLBACK_STATUSES = {
+    "pending": "Ожидает",
+    "in_progress": "Звоним",
+    "done": "Выполнен",
+    "failed": "Не удалось",
+    "cancelled": "Отменён",
+}
+CALLBACK_REASONS = {
+    "missed": "Пропущенный",
+    "abandoned": "Брошенный",
+    "overflow": "Перегрузка",
+    "requested": "По просьбе",
+    "voice_message": "Голосовое сообщение",
+}
+ANSWER_BUCKETS = {
+    "le_10s": "≤ 10 с",
+    "le_30s": "≤ 30 с",
+    "le_1m": "≤ 1 мин",
+    "le_5m": "≤ 5 мин",
+    "le_10m": "≤ 10 мин",
+    "gt_10m": "> 10 мин",
+    "unanswered": "Без ответа",
+}
+ACTIONS = {"start": "Запустить", "pause": "Пауза", "resume": "Продолжить", "cancel": "Отменить"}
+
+TABLES = {
+    "scenario": SCENARIOS,
+    "outcome": OUTCOMES,
+    "direction": DIRECTIONS,
+    "channel": CHANNELS,
+    "role": ROLES,
+    "speaker": SPEAKERS,
+    "campaign_status": CAMPAIGN_STATUSES,
+    "contact_state": CONTACT_STATES,
+    "ticket_status": TICKET_STATUSES,
+    "priority": PRIORITIES,
+    "callback_status": CALLBACK_STATUSES,
+    "callback_reason": CALLBACK_REASONS,
+    "bucket": ANSWER_BUCKETS,
+    "action": ACTIONS,
+}
+
+
+def label(code: object, table: str) -> str:
+    if code is None or code == "":
+        return "—"
+    return TABLES.get(table, {}).get(str(code), str(code))
+
+
+# Row-report reasons come from the API's validators in English; the common ones read better in Russian.
+_REASONS = (
+    (
+        re.compile(r"^phone (.+) is not in E\.164 form \(\+79161234567\)$"),
+        "телефон {0} не в формате +79161234567",
+    ),
+    (
+        re.compile(r"^duplicate phone (\S+) \(first on line (\d+)\)$"),
+        "телефон {0} повторяется (впервые в строке {1})",
+    ),
+    (re.compile(r"^empty phone number$"), "пустой телефон"),
+    (re.compile(r"^phone is required.*$"), "нет телефона"),
+    (re.compile(r"^(\w+) needs (.+)$"), "сценарию {0} нужны столбцы: {1}"),
+)
+
+
+def reason(text: str) -> str:
+    for pattern, russian in _REASONS:
+        match = pattern.match(text)
+        if match:
+            return russian.format(*match.groups())
+    return text
