@@ -104,6 +104,8 @@ async def test_whole_call_speech_dtmf_recording(demo_db, make_engine, audiosocke
     assert caller[0].start_ms is not None and caller[0].end_ms > caller[0].start_ms
     assert any(t.text == "07234501" and t.step == "ask_account" for t in caller)
     assert any(t.speaker == "bot" and t.step == "confirm" for t in recorded)
+    bot_offsets = [t.start_ms for t in recorded if t.speaker == "bot"]
+    assert all(o is not None for o in bot_offsets) and bot_offsets == sorted(bot_offsets)  # on the recording
     path = Path(row.recording_path)
     assert path.suffix == ".ogg" and path.exists() and channels(path) == 2  # noqa: ASYNC240
     assert float(row.recording_duration) > 2.0

@@ -39,7 +39,9 @@ async def server_url(db, tmp_path):  # noqa: ANN001, ANN201
 async def test_anonymous_and_wrong_key_are_refused(server_url: str) -> None:
     for headers in ({}, {"X-API-Key": "vb_not_a_real_key"}):
         with pytest.raises(websockets.InvalidStatus) as refused:
-            async with websockets.connect(f"{server_url}/ws/voice/meter_readings", additional_headers=headers):
+            async with websockets.connect(
+                f"{server_url}/ws/voice/meter_readings", additional_headers=headers
+            ):
                 pass
         assert refused.value.response.status_code == 403
 

@@ -125,6 +125,7 @@ class VoiceCall:
                 campaign_id=spec.campaign_id,
                 contact_id=spec.contact_id,
             )
+            self.dialogue.offset_clock = media.offset_ms
             turn = await self._converse()
         except Exception:
             log.exception("voice call failed", extra=self.extra)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,8 @@ class Dialogue:
     states: dict[str, _StepState] = field(default_factory=dict)
     last_turn: list[Utterance] = field(default_factory=list)
     turn_seq: int = 0
+    # Voice channels set this to the recording's current position, so bot turns get offsets too.
+    offset_clock: Callable[[], int | None] | None = None
     _pending_turns: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -379,6 +382,7 @@ class Dialogue:
                     "speaker": "bot",
                     "text": " ".join(u.text for u in utterances),
                     "step": step.name if step else None,
+                    "start_ms": self.offset_clock() if self.offset_clock else None,
                 }
             )
         await self.ctx.store.add_turns(self.ctx.call.call_id, self._pending_turns)
