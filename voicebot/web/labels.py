@@ -88,6 +88,21 @@ ANSWER_BUCKETS = {
 }
 ACTIONS = {"start": "Запустить", "pause": "Пауза", "resume": "Продолжить", "cancel": "Отменить"}
 
+# Column names of the records a call wrote, as a supervisor reads them.
+COLUMNS = {
+    "id": "№ записи", "number": "Номер", "category": "Категория", "priority": "Приоритет", "address": "Адрес",
+    "description": "Описание", "status": "Статус", "created_at": "Создано", "due_at": "Срок",
+    "responsible": "Ответственный", "contact_phone": "Телефон для связи", "contact_name": "Имя",
+    "closed_at": "Закрыто", "account": "Лицевой счёт", "account_id": "Лицевой счёт", "meter_id": "Счётчик",
+    "meter_pk": "Счётчик", "resource": "Ресурс", "value": "Показание", "period": "Период", "amount": "Сумма",
+    "promised_date": "Дата оплаты", "ticket_number": "Заявка", "resolved": "Решено", "score": "Оценка",
+    "comment": "Комментарий", "visit_id": "Визит", "new_slot": "Новое время", "note": "Заметка",
+    "phone": "Телефон", "reason": "Причина", "kind": "Вид", "payload": "Данные", "transcript": "Текст",
+    "review_due_at": "Разобрать до", "reviewed_at": "Разобрано", "call_id": "Звонок", "window_start": "С",
+    "window_end": "До", "specialist": "Специалист", "purpose": "Цель", "attempts": "Попытки", "result": "Результат",
+}  # fmt: skip
+
+
 TABLES = {
     "scenario": SCENARIOS,
     "outcome": OUTCOMES,
@@ -103,6 +118,7 @@ TABLES = {
     "callback_reason": CALLBACK_REASONS,
     "bucket": ANSWER_BUCKETS,
     "action": ACTIONS,
+    "column": COLUMNS,
 }
 
 
