@@ -1,14 +1,9 @@
-"""Campaign rows for the API: creation with a COPY of the contacts, state changes and progress (the
-dialer's own functions), results export.
-
-Creation does not go through voicebot.campaigns.store.create_campaign: that inserts in batches, and the
-API must take 100 000 contacts well inside its time bar, so the rows (validated by the dialer's rules)
-are copied in with asyncpg.
+"""Campaign rows for the API: creation (the dialer's row rules and contact COPY, plus the API's
+idempotency record and row report), state changes and progress (the dialer's own functions), results export.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +15,9 @@ from voicebot.api.contacts import Contact
 from voicebot.api.errors import ApiError
 from voicebot.api.paging import jsonable, to_dict
 from voicebot.campaigns import store as dialer_store
+from voicebot.campaigns.store import insert_contacts
 from voicebot.db.models import Campaign, CampaignImport
 from voicebot.db.session import Database
-
-CONTACT_COLUMNS = ("campaign_id", "phone", "timezone", "account_number", "variables", "state", "attempts")
 
 ACTIONS = ("start", "pause", "resume", "cancel")
 
@@ -73,31 +67,7 @@ async def create_campaign(
             s.add(campaign)
             await s.flush()
             s.add(CampaignImport(campaign_id=campaign.id, request_sha256=request_sha256, report=report))
-            records = [
-                (
-                    campaign.id,
-                    c.phone,
-                    c.timezone,
-                    c.account_number,
-                    json.dumps(c.variables, ensure_ascii=False),
-                    "pending",
-                    0,
-                )
-                for c in contacts
-            ]
-            connection = await s.connection()
-            raw = await connection.get_raw_connection()
-            await raw.driver_connection.copy_records_to_table(
-                "campaign_contacts", records=records, columns=list(CONTACT_COLUMNS)
-            )
-            # Numbers that asked not to be called stay in the list for the report but are never dialled.
-            await s.execute(
-                text(
-                    "UPDATE campaign_contacts SET state = 'blocked' WHERE campaign_id = :id "
-                    "AND phone IN (SELECT phone FROM do_not_call)"
-                ),
-                {"id": campaign.id},
-            )
+            await insert_contacts(s, campaign.id, contacts)
     except IntegrityError:
         if idempotency_key is None:
             raise

