@@ -167,6 +167,10 @@ class Settings(BaseSettings):
         default="", description="HMAC-SHA256 key signing webhook events; empty: events wait undelivered."
     )
     webhook_timeout: float = Field(default=10.0, description="Seconds a webhook receiver has to answer.")
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let campaign webhook URLs point at private/loopback addresses (off: SSRF protection).",
+    )
     webhook_max_attempts: int = Field(
         default=30, description="Delivery attempts of one event before it is marked failed (30: about a day)."
     )

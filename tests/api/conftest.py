@@ -20,6 +20,7 @@ def api_settings(tmp_path) -> Settings:
         data_dir=tmp_path,
         recordings_dir=tmp_path / "recordings",
         webhook_secret="test-secret",
+        webhook_allow_private=True,  # the test receiver listens on 127.0.0.1
         api_auth_max_failures=5,
         api_auth_block_seconds=60,
     )

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from voicebot.api import campaign_store as store
 from voicebot.api.access import authorize
 from voicebot.api.contacts import ContactReport, validate_csv_rows, validate_json_contacts
+from voicebot.api.destinations import DestinationRefused, check_literal
 from voicebot.api.errors import ApiError
 from voicebot.api.keys import Principal
 from voicebot.api.paging import Page, PageParams, RowId, page_params, paginate
@@ -63,6 +64,14 @@ def _check_scenario(request: Request, scenario: str) -> None:
         raise ApiError(422, f"unknown scenario {scenario!r}", details={"known": library.names()})
     if "outbound" not in library.get(scenario).directions:
         raise ApiError(422, f"scenario {scenario!r} does not place outbound calls")
+
+
+def _check_webhook(request: Request, url: str | None) -> None:
+    if url and not request.app.state.settings.webhook_allow_private:
+        try:
+            check_literal(url)
+        except DestinationRefused as exc:
+            raise ApiError(422, f"webhook_url: {exc}") from None
 
 
 def _check_policy(scenario: str, settings: dict[str, Any]) -> None:
@@ -126,6 +135,7 @@ async def create_campaign(
     if (replay := await _replay(idempotency_key, request_hash, request.app.state.db)) is not None:
         return replay
     _check_scenario(request, body.scenario)
+    _check_webhook(request, body.webhook_url)
     _check_policy(body.scenario, body.settings)
     if len(body.contacts) > settings.api_max_contacts:
         raise ApiError(413, f"more than {settings.api_max_contacts} contacts in one campaign")
@@ -179,6 +189,7 @@ async def upload_campaign_csv(
     if (replay := await _replay(idempotency_key, request_hash, request.app.state.db)) is not None:
         return replay
     _check_scenario(request, scenario)
+    _check_webhook(request, webhook_url)
     report = await asyncio.to_thread(
         _parse_csv, data, scenario, settings.default_timezone, settings.api_max_contacts
     )

@@ -20,7 +20,8 @@ import httpx
 from sqlalchemy import text
 
 from voicebot.api import sms
-from voicebot.api.webhooks import backoff, envelope, post_event
+from voicebot.api.destinations import DestinationRefused, check_resolved
+from voicebot.api.webhooks import Attempt, backoff, envelope, post_event
 from voicebot.db.session import Database
 from voicebot.services import ServiceContext
 from voicebot.settings import Settings
@@ -115,6 +116,12 @@ async def _deliver(db: Database, settings: Settings, client: httpx.AsyncClient, 
             "webhook waiting: VOICEBOT_WEBHOOK_SECRET is not set", extra={"event_id": str(row.event_id)}
         )
         return
+    if row.campaign_url and not settings.webhook_allow_private:
+        try:
+            await check_resolved(url)
+        except DestinationRefused as exc:
+            await _record_attempt(db, row, url, Attempt(False, None, str(exc), 0), settings)
+            return
     body = envelope(str(row.event_id), row.event_type, row.created_at.isoformat(), row.payload)
     attempt = await post_event(client, url, settings.webhook_secret, str(row.event_id), row.event_type, body)
     await _record_attempt(db, row, url, attempt, settings)
