@@ -13,11 +13,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert
-
 from voicebot.calls.callrow import insert_call_row
-from voicebot.db.models import Callback
 from voicebot.media.pipeline import MediaConfig, MediaSession
+from voicebot.sla.callbacks import schedule_callback
 
 if TYPE_CHECKING:
     from voicebot.calls.engine import VoiceEngine
@@ -100,16 +98,15 @@ async def _write_rows(engine: VoiceEngine, spec: CallSpec, now: datetime) -> Non
 
 
 async def _schedule_callback(engine: VoiceEngine, spec: CallSpec, now: datetime) -> None:
+    # The shared queue keeps one open callback per phone and the 10-minute promise.
     async with engine.db.transaction() as session:
-        await session.execute(
-            insert(Callback).values(
-                phone=spec.phone,
-                reason="overflow",
-                scenario=spec.scenario,
-                source_call_id=spec.call_id,
-                missed_at=now,
-                due_at=now + CALLBACK_DELAY,
-                status="pending",
-            )
+        await schedule_callback(
+            session,
+            spec.phone,
+            "overflow",
+            missed_at=now,
+            delay=CALLBACK_DELAY,
+            source_call_id=spec.call_id,
+            scenario=spec.scenario,
         )
     log.info("overflow call back scheduled", extra={"phone": spec.phone})
