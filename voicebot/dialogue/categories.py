@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from voicebot.rules import add_working_days
+from voicebot.settings import Settings
 
 WORKDAY_END = time(18, 0)
 
@@ -91,3 +92,10 @@ def load_categories(default_file: Path, override: Path | None = None) -> dict[st
     if "other" not in table:
         raise ValueError("the category table needs an 'other' category")
     return table
+
+
+def categories_for(settings: Settings) -> dict[str, Category]:
+    """The table shipped with request_intake, overridden by VOICEBOT_TICKET_CATEGORIES_FILE."""
+    return load_categories(
+        settings.scenarios_dir / "request_intake" / "categories.yml", settings.ticket_categories_file
+    )

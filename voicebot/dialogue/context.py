@@ -80,7 +80,6 @@ class DialogueContext:
     finished: bool = False
     transfer_to: str | None = None
     switch_to: tuple[str, str, bool] | None = None
-    greeted: bool = False
     clock_offset: Any = None
 
     # --- time ---------------------------------------------------------------------------------------

@@ -139,7 +139,7 @@ def _house_words(value: str) -> str:
     return (say_number(int(digits)) + (f" {rest}" if rest else "")) if digits else value
 
 
-def _address_display(parts: Any) -> str:
+def address_display(parts: Any) -> str:
     street, house, building, flat = (parts.get(k) for k in ("street", "house", "building", "flat"))
     words = [street] if street else []
     words += [str(house)] if house else []
@@ -186,7 +186,7 @@ DISPLAY_FILTERS = {
     "date": lambda x, case="nom", weekday=False: _as_date(x).strftime("%d.%m.%Y"),
     "time": lambda x, style="clock": _as_time(x).strftime("%H:%M"),
     "hour_gen": lambda x: str(_as_time(x).hour) if not _as_time(x).minute else _as_time(x).strftime("%H:%M"),
-    "address": _address_display,
+    "address": address_display,
     "ordinal": lambda x, gender="n", case="nom": f"{int(x)}-го" if case == "gen" else f"{int(x)}-е",
 }
 

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from voicebot import rules
 from voicebot.dialogue.actions.identify import use_account
 from voicebot.dialogue.actions.registry import action
-from voicebot.dialogue.categories import Category, load_categories
+from voicebot.dialogue.categories import Category, categories_for
 from voicebot.dialogue.context import DialogueContext
-from voicebot.dialogue.templates import _address_display
+from voicebot.dialogue.templates import address_display
 
 STATUS_WORDS = {
     "new": "зарегистрирована",
@@ -22,13 +22,6 @@ STATUS_WORDS = {
     "cancelled": "отменена",
 }
 TICKET_SLOTS = ("ticket_number", "ticket_created", "ticket_due", "ticket_responsible", "due_minutes")
-
-
-def categories(ctx: DialogueContext) -> dict[str, Category]:
-    settings = ctx.settings
-    return load_categories(
-        settings.scenarios_dir / "request_intake" / "categories.yml", settings.ticket_categories_file
-    )
 
 
 def _merge_address(ctx: DialogueContext, address: dict[str, Any] | None) -> None:
@@ -63,7 +56,7 @@ async def intake_describe(ctx: DialogueContext) -> str | None:
     code = ctx.entity("problem")
     if code is None and intent != "report_problem":
         return None
-    table = categories(ctx)
+    table = categories_for(ctx.settings)
     category = table.get(code or "other", table["other"])
     ctx.slots.update(category=category, category_label=category.label, description=ctx.text)
     _merge_address(ctx, ctx.entity("address"))
@@ -124,7 +117,7 @@ async def register_ticket(ctx: DialogueContext) -> str:
         {
             "category": category.code,
             "priority": category.priority,
-            "address": _address_display(ctx.slots.get("address") or {}),
+            "address": address_display(ctx.slots.get("address") or {}),
             "description": ctx.slots.get("description", ""),
             "due_at": due,
             "responsible": category.responsible,

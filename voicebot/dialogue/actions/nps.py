@@ -4,11 +4,10 @@ a solved request is closed, an unsolved one reopened with a new deadline."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from voicebot.dialogue.actions.registry import action
-from voicebot.dialogue.categories import load_categories
+from voicebot.dialogue.categories import categories_for
 from voicebot.dialogue.context import DialogueContext
 
 NPS_SLOTS = ("ticket_number", "work", "specialist", "visit_day")
@@ -68,8 +67,7 @@ async def nps_resolved(ctx: DialogueContext) -> str | None:
 async def _reopen(ctx: DialogueContext) -> None:
     number = ctx.slots.get("ticket_number")
     ticket = ctx.slots.get("ticket")
-    settings = ctx.settings
-    table = load_categories(settings.scenarios_dir / "request_intake" / "categories.yml", _override(settings))
+    table = categories_for(ctx.settings)
     category = table.get(ticket.category if ticket else "other", table["other"])
     due: datetime = category.due(ctx.now)
     ctx.slots["new_due"] = due.astimezone(ZoneInfo(ctx.timezone))
@@ -77,10 +75,6 @@ async def _reopen(ctx: DialogueContext) -> None:
         await ctx.store.update_ticket(
             ctx, number, status="in_progress", comment=f"NPS: не решено — {ctx.text}", due_at=due
         )
-
-
-def _override(settings) -> Path | None:
-    return settings.ticket_categories_file
 
 
 @action(
