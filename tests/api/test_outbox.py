@@ -201,11 +201,11 @@ def test_gateway_body_escaping(api_settings):
 
 
 async def test_the_service_delivers_in_the_background(db, api_settings, receiver):
-    from voicebot.services import ServiceContext, run_services
+    from voicebot.api.outbox import OutboxWorkers
 
     api_settings.webhook_url = receiver.url
     api_settings.outbox_poll_seconds = 0.05
-    async with run_services(ServiceContext(api_settings, db), enabled={"voicebot.api.outbox"}):
+    async with OutboxWorkers(db, api_settings):
         async with db.transaction() as s:
             await s.execute(
                 text(

@@ -30,7 +30,14 @@ def _postgres_serving(pgdata: str) -> list[psutil.Process]:
 def test_serve_on_embedded_database(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "VOICEBOT_DATABASE_URL")}
-    env.update(VOICEBOT_DATA_DIR=str(tmp_path / "var"), VOICEBOT_HTTP_HOST="127.0.0.1")
+    env.update(
+        VOICEBOT_DATA_DIR=str(tmp_path / "var"),
+        VOICEBOT_HTTP_HOST="127.0.0.1",
+        VOICEBOT_AUDIOSOCKET_HOST="127.0.0.1",
+        VOICEBOT_AUDIOSOCKET_PORT=str(_free_port()),
+        VOICEBOT_FASTAGI_HOST="127.0.0.1",
+        VOICEBOT_FASTAGI_PORT=str(_free_port()),
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "voicebot", "serve", "--port", str(port)],
         env=env,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -17,7 +18,6 @@ from voicebot.api.errors import install_error_handlers
 from voicebot.api.limits import BodyLimit
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
-from voicebot.services import ServiceContext, run_services
 from voicebot.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -84,8 +84,11 @@ def _mount_ui_and_voice(app: FastAPI) -> None:
     app.include_router(voice_router)
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
-    """`database` given: use it as is (tests); otherwise open (and maybe start and migrate) one."""
+def create_app(
+    settings: Settings | None = None, *, database: Database | None = None, voice_engine: Any = None
+) -> FastAPI:
+    """`database` given: use it as is (`voicebot.runtime`, tests); otherwise open (and maybe start and
+    migrate) one. `voice_engine` runs the browser voice channel; without one it answers "unavailable"."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -96,9 +99,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             return
         async with open_database(settings) as db:
             app.state.db = db
-            async with run_services(ServiceContext(settings, db)) as services:
-                app.state.services = services
-                yield
+            yield
 
     app = FastAPI(
         title="voicebot",
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.voice_engine = voice_engine
     if database is not None:  # usable without running the lifespan (tests with ASGITransport)
         app.state.db = database
     app.state.auth_limiter = FailureLimiter(settings.api_auth_max_failures, settings.api_auth_block_seconds)

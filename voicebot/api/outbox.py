@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +21,6 @@ from voicebot.api import sms
 from voicebot.api.destinations import DestinationRefused, check_resolved
 from voicebot.api.webhooks import Attempt, backoff, envelope, post_event
 from voicebot.db.session import Database
-from voicebot.services import ServiceContext
 from voicebot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -278,15 +275,23 @@ async def _loop(db: Database, settings: Settings, stop: asyncio.Event) -> None:
                     await asyncio.wait_for(stop.wait(), settings.outbox_poll_seconds)
 
 
-@asynccontextmanager
-async def start(ctx: ServiceContext) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(_loop(ctx.db, ctx.settings, stop), name="api-outbox")
-    try:
-        yield
-    finally:
-        stop.set()
+class OutboxWorkers:
+    """The webhook and SMS delivery loop, as an async context manager: runs while the block runs."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db, self.settings = db, settings
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> OutboxWorkers:
+        self._task = asyncio.create_task(_loop(self.db, self.settings, self._stop), name="api-outbox")
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._stop.set()
+        assert self._task is not None
         try:
-            await asyncio.wait_for(task, timeout=10)
+            await asyncio.wait_for(self._task, timeout=10)
         except TimeoutError:
-            task.cancel()
+            log.warning("outbox workers did not stop within 10 s; cancelled")
+            self._task.cancel()

@@ -164,13 +164,6 @@ class AMIClient:
         self.connections = 0  # successful logins so far; lets callers notice reconnects
 
     # --- lifecycle ----------------------------------------------------------------------------
-    @classmethod
-    def from_settings(cls, settings: object | None = None, **kwargs: object) -> AMIClient:
-        from voicebot.settings import get_settings
-
-        s = settings or get_settings()
-        return cls(s.ami_host, s.ami_port, s.ami_username, s.ami_secret, **kwargs)  # type: ignore[attr-defined,arg-type]
-
     @property
     def connected(self) -> bool:
         return self._connected.is_set()

@@ -381,20 +381,6 @@ class AudioSocketServer:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    @classmethod
-    def from_settings(cls, handler: CallHandler, settings=None, **kwargs) -> AudioSocketServer:  # noqa: ANN001
-        from voicebot.settings import get_settings
-
-        settings = settings or get_settings()
-        return cls(
-            handler,
-            settings.audiosocket_host,
-            settings.audiosocket_port,
-            settings.audiosocket_allowed_networks,
-            unknown_uuid=settings.audiosocket_unknown_uuid,
-            **kwargs,
-        )
-
     @property
     def bound_port(self) -> int:
         """The real port (useful with port=0 in tests)."""

@@ -378,13 +378,6 @@ class FastAGIServer:
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
 
-    @classmethod
-    def from_settings(cls, routes: Mapping[str, AGIHandler] | None = None, **kwargs: object) -> FastAGIServer:
-        from voicebot.settings import get_settings
-
-        settings = get_settings()
-        return cls(routes, host=settings.fastagi_host, port=settings.fastagi_port, **kwargs)  # type: ignore[arg-type]
-
     def route(self, path: str, handler: AGIHandler) -> None:
         """Serve ``agi://host:port/<path>`` with ``handler(request, channel)``; it must be ``async def``."""
         _require_async(handler)

@@ -1,24 +1,21 @@
-"""`voicebot serve`'s voice service: the AudioSocket server and the voice dialogues behind it.
-
-Publishes `ctx.shared["call_registry"]` (FastAGI and the dialer announce calls there) and
-`ctx.shared["voice_engine"]` (the browser WebSocket channel runs its calls through it).
+"""Builds the voice engine (NLU, recognisers, bot voice) and warms it; `voicebot.runtime` wires it to the
+AudioSocket server, FastAGI and the dialer (which announce calls in its registry) and to the browser
+WebSocket channel (which runs its calls through it).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 from voicebot.calls.admission import Admission
 from voicebot.calls.engine import VoiceEngine
 from voicebot.calls.overflow import MESSAGE_NO_NUMBER, MESSAGE_WITH_CALLBACK
 from voicebot.calls.registry import CallRegistry
-from voicebot.calls.retention import daily_purge
 from voicebot.calls.speech import BotVoice, fixed_prompts, prewarm
+from voicebot.db.session import Database
 from voicebot.dialogue.library import FlowLibrary, cached_library
-from voicebot.services import ServiceContext
+from voicebot.nlu import NLU
 from voicebot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,21 +53,20 @@ def build_voice(settings: Settings) -> BotVoice:
 
 
 async def create_voice_engine(
-    ctx: ServiceContext,
+    settings: Settings,
+    db: Database,
     *,
+    nlu: NLU | None = None,
     library: FlowLibrary | None = None,
     recognizers=None,  # noqa: ANN001
 ) -> VoiceEngine:
     from voicebot.nlu import create_nlu
 
-    settings = ctx.settings
     library = library or cached_library(str(settings.scenarios_dir))
-    nlu = ctx.shared.get("nlu") or create_nlu(settings)
-    ctx.shared.setdefault("nlu", nlu)
     return VoiceEngine(
-        db=ctx.db,
+        db=db,
         settings=settings,
-        nlu=nlu,
+        nlu=nlu or create_nlu(settings),
         library=library,
         voice=build_voice(settings),
         recognizers=recognizers if recognizers is not None else await load_recognizers(settings),
@@ -100,32 +96,6 @@ async def warm_nlu(nlu: object) -> None:
         log.exception("NLU warm-up failed; it will be retried on the first call")
 
 
-@contextlib.asynccontextmanager
-async def start(ctx: ServiceContext) -> AsyncIterator[None]:
-    from voicebot.asterisk.audiosocket import AudioSocketServer
-
-    settings = ctx.settings
-    if not settings.voice_enabled:
-        log.info("voice channel disabled (VOICEBOT_VOICE_ENABLED=false)")
-        yield
-        return
-    engine = await create_voice_engine(ctx)
-    ctx.shared["call_registry"] = engine.registry
-    ctx.shared["voice_engine"] = engine
-
-    async def warm_up() -> None:
-        await asyncio.gather(prewarm_prompts(engine), warm_nlu(engine.nlu))
-
-    warm = asyncio.create_task(warm_up(), name="voice-prewarm")
-    server = AudioSocketServer.from_settings(
-        engine.handle_audiosocket, settings, announced=engine.registry.is_announced
-    )
-    await server.start()
-    try:
-        async with daily_purge(ctx.db, settings.recording_retention_days):
-            yield
-    finally:
-        await server.stop()
-        warm.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await warm
+async def warm_up(engine: VoiceEngine) -> None:
+    """Synthesise the fixed prompts and train the NLU before the first caller needs them."""
+    await asyncio.gather(prewarm_prompts(engine), warm_nlu(engine.nlu))

@@ -184,12 +184,7 @@ def parse_hello(raw: Any, scenarios: set[str], scenario: str) -> tuple[int, Call
 
 
 def _engine(websocket: WebSocket) -> Any:
-    state = websocket.app.state
-    engine = getattr(state, "voice_engine", None)
-    services = getattr(state, "services", None)
-    if engine is None and services is not None:
-        engine = services.shared.get("voice_engine")
-    return engine
+    return getattr(websocket.app.state, "voice_engine", None)
 
 
 async def _refuse(websocket: WebSocket, code: int, message: str) -> None:

@@ -29,7 +29,7 @@ def calls(
 ) -> None:
     """Run N emulated Asterisk calls (espeak-ng caller speech in real time) against the voice channel and
     print completed/failed calls, response latency, ASR real-time factor, CPU and memory per call."""
-    from voicebot.calls.bench import BenchOptions, bench_calls
+    from voicebot.bench.calls import BenchOptions, bench_calls
 
     settings = setup(log_format="text")
     options = BenchOptions(
@@ -53,10 +53,10 @@ def calls(
 
 
 def _mount_benchmarks() -> None:
-    """Benchmarks that live beside the code they measure."""
-    from voicebot.api.bench import api_command
-    from voicebot.campaigns.bench import dialer_command
-    from voicebot.dialogue.bench import dialogue_command
+    """The other benchmarks (voicebot/bench/), each a typer command."""
+    from voicebot.bench.api import api_command
+    from voicebot.bench.dialer import dialer_command
+    from voicebot.bench.dialogue import dialogue_command
 
     app.command("dialogue")(dialogue_command)
     app.command("api")(api_command)

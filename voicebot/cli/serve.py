@@ -1,44 +1,28 @@
-"""`voicebot serve`: the HTTP API (and, as they land, the Asterisk listeners) in one process."""
+"""`voicebot serve`: the HTTP API and web UI beside the Asterisk listeners and the dialer, in one process."""
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
 
 import typer
-import uvicorn
 
-from voicebot.api.app import create_app
 from voicebot.cli.common import setup
-
-
-class _Server(uvicorn.Server):
-    """uvicorn re-raises SIGTERM after a graceful shutdown, so the exit status says "killed".
-    A service stopped on request has done its job: exit 0."""
-
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
 
 def serve(
     host: str = typer.Option(None, help="Listen address (default VOICEBOT_HTTP_HOST)"),
     port: int = typer.Option(None, help="HTTP port (default VOICEBOT_HTTP_PORT)"),
+    http: bool = typer.Option(True, "--http/--no-http", help="Serve the HTTP API and web UI"),
+    telephony: bool = typer.Option(
+        True, "--telephony/--no-telephony", help="Run AudioSocket, FastAGI, the AMI link and the dialer"
+    ),
 ) -> None:
-    """Run the service: HTTP API with /healthz; starts the embedded database when DATABASE_URL is unset."""
+    """Run the service (see docs/architecture.md); starts the embedded database when DATABASE_URL is unset."""
+    from voicebot.runtime import serve as run
+
+    if not (http or telephony):
+        raise typer.BadParameter("--no-http with --no-telephony leaves nothing to run")
     settings = setup()
-    config = uvicorn.Config(
-        create_app(settings),
-        host=host or settings.http_host,
-        port=port or settings.http_port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
-    _Server(config).run()
+    overrides = {"http_host": host, "http_port": port}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    asyncio.run(run(settings, http=http, telephony=telephony))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voicebot.api.bench import api_command
+from voicebot.bench.api import api_command
 
 pytestmark = pytest.mark.slow
 

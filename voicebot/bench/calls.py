@@ -2,7 +2,7 @@
 
 The server side (AudioSocket server, voice engine, real Vosk, cached espeak-ng prompts, the database) runs
 in this process, so its CPU time and memory are measured alone; the emulated Asterisk legs run in a child
-process (`voicebot.calls.bench_peer`). ASR cost is the CPU time of the decoding threads divided by the
+process (`voicebot.bench.calls_peer`). ASR cost is the CPU time of the decoding threads divided by the
 seconds of audio they decoded (the real-time factor: below 1 keeps up).
 """
 
@@ -100,7 +100,7 @@ async def caller_speech(settings: Settings) -> Path:
 
 async def run_peers(host: str, port: int, options: BenchOptions, speech: Path) -> dict[str, Any]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "voicebot.calls.bench_peer", "--host", host, "--port", str(port),
+        sys.executable, "-m", "voicebot.bench.calls_peer", "--host", host, "--port", str(port),
         "--concurrency", str(options.concurrency), "--duration", str(options.duration),
         "--ramp", str(options.ramp), "--speech", str(speech),
         stdout=asyncio.subprocess.PIPE,

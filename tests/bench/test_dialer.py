@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from voicebot.campaigns.bench import run_bench
+from voicebot.bench.dialer import run_bench
 from voicebot.db.models import Call, Campaign, CampaignContact
 
 

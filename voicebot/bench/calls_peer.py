@@ -5,7 +5,7 @@ Each leg behaves like Asterisk's channel driver with `c(slin16)`: UUID frame, th
 bot to finish speaking, says its phrase, and measures the time from the end of its speech to the first
 non-silent frame of the bot's answer. When the bot ends a call, the leg dials again until time is up.
 
-Run as `python -m voicebot.calls.bench_peer --host H --port P --concurrency N --duration S --speech F`;
+Run as `python -m voicebot.bench.calls_peer --host H --port P --concurrency N --duration S --speech F`;
 the last stdout line is a JSON object of raw results.
 """
 

@@ -187,10 +187,3 @@ def dialer_command(
         return
     for key, value in result.items():
         typer.echo(f"{key}: {value}")
-
-
-app = typer.Typer()  # `python -m voicebot.campaigns.bench` works without the lead's mount
-app.command()(dialer_command)
-
-if __name__ == "__main__":
-    app()

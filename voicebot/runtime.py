@@ -1,0 +1,309 @@
+"""The composition root of `voicebot serve`: every long-lived part built once, with its dependencies
+passed in by name, started in a declared order and stopped in the reverse one.
+
+    settings ─► database ─► voice engine (NLU, recognisers, bot voice) ─► recording purge
+             ─► outbox workers (webhooks, SMS)
+             ─► telephony: AudioSocket server ─► inbound router + FastAGI ─► AMI + missed-call watcher ─► dialer
+             ─► HTTP (uvicorn, beside the telephony servers, never inside the FastAPI lifespan)
+
+Nothing here may keep the HTTP API from starting: the FastAGI port failing to bind is logged, and an
+unreachable Asterisk is retried with backoff in the background while the dialer claims no work.
+`serve --no-http` runs only the telephony side, `serve --no-telephony` only HTTP (with the browser voice
+channel, which shares the voice engine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass
+from datetime import timedelta
+
+import uvicorn
+
+from voicebot.api.outbox import OutboxWorkers
+from voicebot.asterisk.ami import AMIClient
+from voicebot.asterisk.audiosocket import AudioSocketServer
+from voicebot.asterisk.fastagi import FastAGIServer
+from voicebot.calls.engine import VoiceEngine
+from voicebot.calls.retention import daily_purge
+from voicebot.calls.service import create_voice_engine, warm_up
+from voicebot.campaigns.dialer import Dialer, worker_id
+from voicebot.campaigns.placing import AMIPlacer
+from voicebot.db.lifecycle import open_database
+from voicebot.db.session import Database
+from voicebot.dialogue.library import cached_library
+from voicebot.settings import Settings
+from voicebot.sla.callbacks import CallbackQueue
+from voicebot.sla.inbound import DialogueCapacity, InboundRouter, parse_scenario_map
+from voicebot.sla.missed import MissedCallWatcher
+
+log = logging.getLogger(__name__)
+
+MAX_CONNECT_DELAY = 60.0
+
+
+@dataclass
+class Runtime:
+    """What a running `voicebot serve` holds; a part is None when its settings or mode leave it out."""
+
+    settings: Settings
+    db: Database
+    voice: VoiceEngine | None = None
+    audiosocket: AudioSocketServer | None = None
+    router: InboundRouter | None = None
+    fastagi: FastAGIServer | None = None
+    ami: AMIClient | None = None
+    dialer: Dialer | None = None
+
+
+# --- builders: plain objects from settings and the parts they need -----------------------------------------
+
+
+def build_audiosocket(settings: Settings, voice: VoiceEngine) -> AudioSocketServer:
+    return AudioSocketServer(
+        voice.handle_audiosocket,
+        settings.audiosocket_host,
+        settings.audiosocket_port,
+        settings.audiosocket_allowed_networks,
+        unknown_uuid=settings.audiosocket_unknown_uuid,
+        announced=voice.registry.is_announced,
+    )
+
+
+def dialogue_capacity(voice: VoiceEngine | None) -> DialogueCapacity:
+    """One dialogue limit for the process: running dialogues plus calls announced but not yet connected.
+    Without a voice engine no dialogue can run here, so every inbound call overflows."""
+    if voice is None:
+        return DialogueCapacity(0, lambda: 0)
+    admission, registry = voice.admission, voice.registry
+    return DialogueCapacity(admission.limit, lambda: admission.active + len(registry))
+
+
+def build_router(settings: Settings, db: Database, voice: VoiceEngine | None) -> InboundRouter:
+    return InboundRouter(
+        db,
+        dialogue_capacity(voice),
+        registry=voice.registry if voice is not None else None,
+        scenarios=parse_scenario_map(settings.inbound_scenarios),
+        callback_delay=timedelta(seconds=settings.callback_delay_seconds),
+        offer_ttl=settings.voice_announce_ttl,
+        audiosocket_target=settings.audiosocket_advertise,
+    )
+
+
+def build_ami(settings: Settings) -> AMIClient:
+    return AMIClient(settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_secret)
+
+
+def scenario_direction(scenarios_dir: str) -> Callable[[str], str]:
+    """'outbound' for scenarios that take outbound calls, else 'inbound' (e.g. the inbound router)."""
+
+    def direction(scenario: str) -> str:
+        try:
+            directions = cached_library(scenarios_dir).get(scenario).directions
+        except Exception:  # unknown scenario: the runtime reports it when the call connects
+            return "inbound"
+        return "outbound" if "outbound" in directions else "inbound"
+
+    return direction
+
+
+def build_dialer(settings: Settings, db: Database, ami: AMIClient, voice: VoiceEngine | None) -> Dialer:
+    worker = worker_id()
+    lease = timedelta(seconds=settings.dialer_lease_seconds)
+    queue = CallbackQueue(
+        db,
+        worker=worker,
+        timezone=settings.default_timezone,
+        max_attempts=settings.callback_max_attempts,
+        retry_delay=timedelta(seconds=settings.callback_retry_seconds),
+        lease=lease,
+    )
+    placer = AMIPlacer(
+        ami,
+        voice.registry if voice is not None else None,
+        channel_template=settings.dialer_channel,
+        ring_seconds=settings.dialer_ring_seconds,
+        caller_id=settings.dialer_caller_id,
+        audiosocket_target=settings.audiosocket_advertise,
+    )
+    return Dialer(
+        db,
+        placer,
+        worker=worker,
+        max_calls=settings.dialer_max_calls,
+        lease=lease,
+        poll_seconds=settings.dialer_poll_seconds,
+        callbacks=queue,
+        callback_scenario=settings.callback_scenario,
+        ready=lambda: ami.connected,
+        callback_direction=scenario_direction(str(settings.scenarios_dir)),
+        callback_reserve=max(1, settings.dialer_max_calls // 5),
+    )
+
+
+async def connect_forever(ami: AMIClient, settings: Settings) -> None:
+    """First connection with backoff (the client reconnects by itself once it has logged in)."""
+    delay = 1.0
+    while True:
+        try:
+            await ami.connect()
+            log.info("AMI connected", extra={"host": settings.ami_host, "port": settings.ami_port})
+            return
+        except Exception as exc:  # unreachable, refused, bad secret: keep trying, never block serve
+            log.warning("AMI unavailable; retrying", extra={"error": repr(exc), "retry_in": delay})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_CONNECT_DELAY)
+
+
+# --- lifetimes: each starts its part on enter and stops it on exit ------------------------------------------
+
+
+@asynccontextmanager
+async def background(coro_factory: Callable[[], object], name: str) -> AsyncIterator[asyncio.Task]:
+    task = asyncio.create_task(coro_factory(), name=name)  # type: ignore[arg-type]
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):  # the cancellation asked for just above
+            await task
+
+
+@asynccontextmanager
+async def running_voice(rt: Runtime) -> AsyncIterator[None]:
+    """The voice engine, warmed in the background, and the daily recording purge."""
+    if not rt.settings.voice_enabled:
+        log.info("voice channel disabled (VOICEBOT_VOICE_ENABLED=false)")
+        yield
+        return
+    rt.voice = await create_voice_engine(rt.settings, rt.db)
+    voice = rt.voice
+    async with (
+        background(lambda: warm_up(voice), "voice-prewarm"),
+        daily_purge(rt.db, rt.settings.recording_retention_days),
+    ):
+        yield
+
+
+@asynccontextmanager
+async def running_audiosocket(rt: Runtime) -> AsyncIterator[None]:
+    if rt.voice is None:
+        yield
+        return
+    rt.audiosocket = build_audiosocket(rt.settings, rt.voice)
+    await rt.audiosocket.start()
+    try:
+        yield
+    finally:
+        await rt.audiosocket.stop()
+
+
+@asynccontextmanager
+async def running_call_control(rt: Runtime) -> AsyncIterator[None]:
+    """FastAGI inbound routing, the AMI link with its missed-call watcher, and the dialer."""
+    settings = rt.settings
+    if not settings.dialer_enabled:
+        log.info("dialer, callbacks and FastAGI routing disabled (VOICEBOT_DIALER_ENABLED=false)")
+        yield
+        return
+    rt.router = build_router(settings, rt.db, rt.voice)
+    rt.fastagi = FastAGIServer({"inbound": rt.router}, host=settings.fastagi_host, port=settings.fastagi_port)
+    try:
+        await rt.fastagi.start()
+    except OSError:
+        log.exception("FastAGI could not listen; inbound calls will take the dialplan's overflow path")
+    rt.ami = build_ami(settings)
+    MissedCallWatcher(rt.db, clock=rt.router.clock, callback_delay=rt.router.callback_delay).attach(rt.ami)
+    rt.dialer = build_dialer(settings, rt.db, rt.ami, rt.voice)
+    ami, dialer = rt.ami, rt.dialer
+    try:
+        async with (
+            background(lambda: connect_forever(ami, settings), "ami-connect"),
+            background(dialer.run, "dialer"),
+        ):
+            try:
+                yield
+            finally:
+                await dialer.stop()
+    finally:
+        await rt.fastagi.close()
+        await rt.router.close()
+        await ami.close()
+
+
+@asynccontextmanager
+async def running_outbox(rt: Runtime) -> AsyncIterator[None]:
+    async with OutboxWorkers(rt.db, rt.settings):
+        yield
+
+
+@asynccontextmanager
+async def started(
+    settings: Settings, db: Database, *, telephony: bool = True, voice: bool = True
+) -> AsyncIterator[Runtime]:
+    """Start the parts in their declared order (each may use those before it); stop them in reverse."""
+    rt = Runtime(settings, db)
+    parts = [("voice engine", running_voice)] if voice else []
+    parts.append(("outbox workers", running_outbox))
+    if telephony:
+        parts += [("AudioSocket", running_audiosocket), ("call control", running_call_control)]
+    async with AsyncExitStack() as stack:
+        for name, part in parts:
+            await stack.enter_async_context(part(rt))
+            log.info("service started", extra={"service": name})
+        yield rt
+
+
+# --- `voicebot serve` -------------------------------------------------------------------------------------
+
+
+class HTTPServer(uvicorn.Server):
+    """uvicorn serving the API and web UI beside the telephony servers; the runtime owns the signals."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    @classmethod
+    def for_app(cls, settings: Settings, db: Database, voice: VoiceEngine | None) -> HTTPServer:
+        from voicebot.api.app import create_app
+
+        config = uvicorn.Config(
+            create_app(settings, database=db, voice_engine=voice),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+        return cls(config)
+
+
+def stop_event() -> asyncio.Event:
+    """Set by SIGINT or SIGTERM: a service stopped on request shuts down cleanly and exits 0."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def serve(settings: Settings, *, http: bool = True, telephony: bool = True) -> None:
+    """Run until SIGINT/SIGTERM, or until the HTTP server stops by itself."""
+    stop = stop_event()
+    async with open_database(settings) as db, started(settings, db, telephony=telephony) as rt:
+        if not http:
+            await stop.wait()
+            return
+        server = HTTPServer.for_app(settings, db, rt.voice)
+        http_task = asyncio.create_task(server.serve(), name="http")
+        stopping = asyncio.create_task(stop.wait(), name="stop-signal")
+        await asyncio.wait({http_task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        stopping.cancel()
+        await http_task
