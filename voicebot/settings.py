@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     ami_username: str = Field(default="voicebot", description="AMI user.")
     ami_secret: str = Field(default="", description="AMI password (never logged).")
     max_dialogues: int = Field(default=20, description="Concurrent dialogues this process accepts.")
+    asterisk_sounds_dir: Path = Field(
+        default=Path("/var/lib/asterisk/sounds/ru"),
+        description="Asterisk's sounds folder for Russian as this machine sees it; the dialplan's own prompts "
+        "go to its voicebot/ subfolder (`voicebot telephony sounds`, checked by `voicebot doctor`).",
+    )
 
     # --- speech --------------------------------------------------------------------------------
     asr: Literal["vosk", "vosk-server"] = Field(default="vosk", description="Speech recogniser engine.")

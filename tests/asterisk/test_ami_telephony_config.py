@@ -5,22 +5,13 @@ from pathlib import Path
 
 import pytest
 
+from voicebot.asterisk.modules import APPLICATION_MODULES, FUNCTION_MODULES
+
 ROOT = Path(__file__).resolve().parents[2]
 TELEPHONY = ROOT / "telephony"
 
-# Dialplan applications and functions -> the module providing them (None: core / pbx builtin).
-APP_MODULES = {
-    "Answer": None, "NoOp": None, "Set": None, "Goto": None, "GotoIf": None, "Hangup": None,
-    "Dial": "app_dial", "Queue": "app_queue", "Playback": "app_playback", "Record": "app_record",
-    "AMD": "app_amd", "Gosub": "app_stack", "Return": "app_stack", "UserEvent": "app_userevent",
-    "WaitForSilence": "app_waitforsilence", "AGI": "res_agi", "AudioSocket": "app_audiosocket",
-}  # fmt: skip
-FUNCTION_MODULES = {
-    "IF": "func_logic", "STRFTIME": "func_strings", "LEN": "func_strings", "CHANNEL": "func_channel",
-    "CALLERID": "func_callerid", "UUID": "func_uuid",
-}  # fmt: skip
 BUILTIN_VARIABLES = {"EXTEN", "UNIQUEID", "EPOCH", "ASTSPOOLDIR", "DIALSTATUS", "QUEUESTATUS", "AMDSTATUS",
-                     "AMDCAUSE", "RECORD_STATUS", "VM_DIR"}  # fmt: skip
+                     "AMDCAUSE", "RECORD_STATUS"}  # fmt: skip
 # What AMIClient sends -> the manager.conf write class that allows it.
 ACTION_CLASSES = {"Originate": "originate", "Redirect": "call", "Hangup": "call", "Getvar": "call",
                   "Setvar": "call", "CoreShowChannels": "reporting"}  # fmt: skip
@@ -123,8 +114,8 @@ def test_every_application_and_function_is_loaded() -> None:
         for _, call in steps:
             app = re.match(r"(\w+)\(", call)
             assert app is not None, call
-            assert app[1] in APP_MODULES, f"application {app[1]} not mapped to a module"
-            module = APP_MODULES[app[1]]
+            assert app[1] in APPLICATION_MODULES, f"application {app[1]} not mapped to a module"
+            module = APPLICATION_MODULES[app[1]]
             assert module is None or module in modules, f"{app[1]} needs {module}"
     for function in set(re.findall(r"\$\{([A-Z]+)\(", text)):
         assert FUNCTION_MODULES[function] in modules, function
@@ -176,13 +167,19 @@ def test_every_variable_is_documented() -> None:
         assert variable.startswith("VOICEBOT_"), f"undocumented variable {variable}"
 
 
-def test_asterisk_conf_points_here() -> None:
-    [directories, _] = [pairs for _, _, pairs in sections(ROOT / "asterisk.conf")]
-    assert dict(directories)["astetcdir"] == "telephony"
-
-
 @pytest.mark.parametrize(
-    "name", ["extensions.conf", "manager.conf", "pjsip.conf", "modules.conf", "queues.conf"]
+    "name",
+    [
+        "extensions.conf",
+        "manager.conf",
+        "pjsip.conf",
+        "modules.conf",
+        "queues.conf",
+        "amd.conf",
+        "logger.conf",
+        "indications.conf",
+        "rtp.conf",
+    ],
 )
 def test_config_files_parse(name: str) -> None:
     assert sections(TELEPHONY / name)

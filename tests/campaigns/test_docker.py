@@ -17,10 +17,17 @@ def compose() -> dict:
 def test_compose_services_and_wiring():
     doc = compose()
     services = doc["services"]
-    assert set(services) == {"postgres", "asterisk", "voicebot", "vosk-server"}
+    assert set(services) == {"postgres", "asterisk", "voicebot", "vosk-server", "sounds"}
     assert services["vosk-server"]["profiles"] == ["asr"]
     assert services["vosk-server"]["image"].startswith("alphacep/kaldi-ru")
     assert "../telephony:/etc/asterisk:ro" in services["asterisk"]["volumes"]
+    assert (ROOT / "telephony" / "asterisk.conf").is_file()  # so /etc/asterisk/asterisk.conf exists
+    # The dialplan's prompts are rendered by the bot's own command before Asterisk starts.
+    assert services["sounds"]["command"][:2] == ["telephony", "sounds"]
+    assert services["asterisk"]["depends_on"]["sounds"]["condition"] == "service_completed_successfully"
+    out = services["sounds"]["command"][-1]
+    assert f"sounds:{out}" in services["sounds"]["volumes"]
+    assert "sounds:/var/lib/asterisk/sounds/ru:ro" in services["asterisk"]["volumes"]
     env = services["voicebot"]["environment"]
     assert env["DATABASE_URL"].startswith("postgresql://voicebot:")
     assert {"VOICEBOT_AMI_HOST", "VOICEBOT_AMI_PORT", "VOICEBOT_AMI_SECRET"} <= set(env)

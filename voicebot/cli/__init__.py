@@ -51,6 +51,7 @@ OPTIONAL_GROUPS = {
     "voicebot.cli.campaigns": ("campaign", "Outbound campaigns from CSV: create, start, pause, status"),
     "voicebot.cli.bench": ("bench", "Benchmarks that print numbers"),
     "voicebot.cli.maintenance": ("maintenance", "Housekeeping: recording retention"),
+    "voicebot.cli.telephony": ("telephony", "Asterisk side: render the dialplan's prompts"),
 }
 
 
