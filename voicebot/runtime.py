@@ -24,7 +24,6 @@ from datetime import timedelta
 
 import uvicorn
 
-from voicebot.api.outbox import OutboxWorkers
 from voicebot.asterisk.ami import AMIClient
 from voicebot.asterisk.audiosocket import AudioSocketServer
 from voicebot.asterisk.fastagi import FastAGIServer
@@ -36,6 +35,7 @@ from voicebot.campaigns.placing import AMIPlacer
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
 from voicebot.dialogue.library import cached_library
+from voicebot.services.outbox import OutboxWorkers
 from voicebot.settings import Settings
 from voicebot.sla.callbacks import CallbackQueue
 from voicebot.sla.inbound import DialogueCapacity, InboundRouter, parse_scenario_map

@@ -10,8 +10,8 @@ import pytest
 from tests.api.conftest import auth
 from voicebot.api.access import ACCESS, FailureLimiter, allowed
 from voicebot.api.app import api_routes
-from voicebot.api.keys import create_key, revoke_key
 from voicebot.db.models import ROLES
+from voicebot.services.keys import create_key, revoke_key
 
 ROUTES = api_routes()
 PATH_VALUES = {

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from voicebot.api.app import create_app
-from voicebot.api.keys import create_key
 from voicebot.db.session import Database
+from voicebot.services.keys import create_key
 from voicebot.settings import Settings
 
 pytestmark = pytest.mark.slow

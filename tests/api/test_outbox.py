@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.api.receiver import Receiver
-from voicebot.api import outbox, sms
-from voicebot.api.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, backoff, verify
+from voicebot.services import outbox, sms
+from voicebot.services.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, backoff, verify
 
 
 @pytest.fixture
@@ -201,7 +201,7 @@ def test_gateway_body_escaping(api_settings):
 
 
 async def test_the_service_delivers_in_the_background(db, api_settings, receiver):
-    from voicebot.api.outbox import OutboxWorkers
+    from voicebot.services.outbox import OutboxWorkers
 
     api_settings.webhook_url = receiver.url
     api_settings.outbox_poll_seconds = 0.05

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from tests.api.conftest import auth
 from voicebot.api.errors import ApiError
-from voicebot.api.recordings import parse_range
+from voicebot.services.recordings import parse_range
 
 AUDIO = bytes(range(256)) * 40  # 10 240 bytes
 
@@ -140,7 +140,7 @@ async def test_transcript_and_call_detail(client, keys, db, api_settings):
 
 
 def test_stored_path_forms(tmp_path, monkeypatch):
-    from voicebot.api.recordings import recording_file
+    from voicebot.services.recordings import recording_file
 
     monkeypatch.chdir(tmp_path)
     root = tmp_path / "var" / "recordings"

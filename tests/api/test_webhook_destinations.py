@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from voicebot.api.destinations import DestinationRefused, check_literal, check_resolved
+from voicebot.services.destinations import DestinationRefused, check_literal, check_resolved
 
 CONTACTS = [{"phone": "+79161234567", "variables": {"message": "Собрание в субботу."}}]
 

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from voicebot.api.app import create_app
-from voicebot.api.keys import create_key
 from voicebot.db.models import ROLES
 from voicebot.db.session import Database
+from voicebot.services.keys import create_key
 from voicebot.settings import Settings
 from voicebot.web import mount
 

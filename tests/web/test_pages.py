@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from tests.web.conftest import csrf_of, login
 from tests.web.seed import seed
-from voicebot.api.keys import revoke_key
+from voicebot.services.keys import revoke_key
 from voicebot.web import session as cookies
 
 

@@ -12,7 +12,7 @@ import uvicorn
 import websockets
 
 from voicebot.api.app import create_app
-from voicebot.api.keys import create_key
+from voicebot.services.keys import create_key
 from voicebot.settings import Settings
 
 

@@ -12,7 +12,8 @@ from collections import deque
 from fastapi import Request
 
 from voicebot.api.errors import ApiError
-from voicebot.api.keys import Principal, touch_key, verify_key
+from voicebot.services.clients import presented_key, remote_address
+from voicebot.services.keys import Principal, touch_key, verify_key
 
 STAFF = frozenset({"staff"})
 OPS = frozenset({"ops"})
@@ -99,18 +100,6 @@ class FailureLimiter:
             self._failures = {a: f for a, f in self._failures.items() if f}
 
 
-def _presented_key(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.headers.get("x-api-key", "").strip() or None
-
-
-def remote_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 _TOUCH_EVERY = 60.0
 _touched: dict[int, float] = {}
 
@@ -124,7 +113,7 @@ async def authorize(request: Request) -> Principal:
         raise ApiError(
             429, "too many failed authentications; retry later", headers={"Retry-After": str(wait)}
         )
-    key = _presented_key(request)
+    key = presented_key(request)
     if key is None:
         raise ApiError(
             401,

@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from voicebot.api.access import authorize
 from voicebot.api.errors import ApiError
-from voicebot.api.keys import Principal
-from voicebot.api.paging import Page, PageParams, RowId, page_params, paginate, to_dict
+from voicebot.api.paging import RowId, page_params
 from voicebot.db.models import SmsOutbox, WebhookDelivery, WebhookOutbox
+from voicebot.services.keys import Principal
+from voicebot.services.paging import Page, PageParams, paginate, to_dict
 
 router = APIRouter(tags=["integration"], dependencies=[Depends(authorize)])
 

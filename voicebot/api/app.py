@@ -18,6 +18,7 @@ from voicebot.api.errors import install_error_handlers
 from voicebot.api.limits import BodyLimit
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
+from voicebot.services.simulations import SimulationStore
 from voicebot.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -112,9 +113,7 @@ def create_app(
     if database is not None:  # usable without running the lifespan (tests with ASGITransport)
         app.state.db = database
     app.state.auth_limiter = FailureLimiter(settings.api_auth_max_failures, settings.api_auth_block_seconds)
-    app.state.simulations = simulations.SimulationStore(
-        settings.simulation_idle_seconds, settings.simulation_max
-    )
+    app.state.simulations = SimulationStore(settings.simulation_idle_seconds, settings.simulation_max)
     install_error_handlers(app)
     app.add_middleware(
         BodyLimit,

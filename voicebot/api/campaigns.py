@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import hashlib
-import io
-import json
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
@@ -15,17 +10,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from voicebot.api import campaign_store as store
 from voicebot.api.access import authorize
-from voicebot.api.contacts import ContactReport, validate_csv_rows, validate_json_contacts
-from voicebot.api.destinations import DestinationRefused, check_literal
 from voicebot.api.errors import ApiError
-from voicebot.api.keys import Principal
-from voicebot.api.paging import Page, PageParams, RowId, page_params, paginate
-from voicebot.campaigns.policy import CampaignPolicy
+from voicebot.api.paging import RowId, page_params
 from voicebot.db.models import Campaign
-from voicebot.dialogue.library import cached_library
-from voicebot.importers.csvfile import CsvFormatError, read_rows
+from voicebot.services import campaigns as store
+from voicebot.services.contacts import validate_json_contacts
+from voicebot.services.keys import Principal
+from voicebot.services.paging import Page, PageParams, paginate
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], dependencies=[Depends(authorize)])
 
@@ -58,69 +50,8 @@ class CampaignIn(BaseModel):
     )
 
 
-def _check_scenario(request: Request, scenario: str) -> None:
-    library = cached_library(str(request.app.state.settings.scenarios_dir))
-    if scenario not in library.flows:
-        raise ApiError(422, f"unknown scenario {scenario!r}", details={"known": library.names()})
-    if "outbound" not in library.get(scenario).directions:
-        raise ApiError(422, f"scenario {scenario!r} does not place outbound calls")
-
-
-def _check_webhook(request: Request, url: str | None) -> None:
-    if url and not request.app.state.settings.webhook_allow_private:
-        try:
-            check_literal(url)
-        except DestinationRefused as exc:
-            raise ApiError(422, f"webhook_url: {exc}") from None
-
-
-def _check_policy(scenario: str, settings: dict[str, Any]) -> None:
-    """Calling windows, retries, limits: the dialer's own validation, so it never meets settings it refuses."""
-    try:
-        CampaignPolicy.from_settings(scenario, settings)
-    except ValueError as exc:
-        raise ApiError(422, f"settings: {exc}") from None
-
-
-def _created(campaign: Campaign, report: dict[str, Any], status: int) -> JSONResponse:
-    return JSONResponse({"campaign": store.campaign_dict(campaign), "report": report}, status_code=status)
-
-
-async def _replay(key: str | None, request_hash: str, db: Any) -> JSONResponse | None:
-    if key is None:
-        return None
-    found = await store.find_by_idempotency_key(db, key)
-    if found is None:
-        return None
-    existing, recorded = found
-    if recorded is None or recorded.request_sha256 != request_hash:
-        raise ApiError(
-            409, "this Idempotency-Key was used for a different request", code="idempotency_conflict"
-        )
-    return _created(existing, recorded.report, 200)
-
-
-async def _create(
-    request: Request,
-    spec: store.CampaignSpec,
-    report: ContactReport,
-    key: str | None,
-    request_hash: str,
-    principal: Principal,
-) -> JSONResponse:
-    if not report.accepted:
-        raise ApiError(422, "no valid contacts", details=report.summary())
-    summary = report.summary()
-    campaign = await store.create_campaign(
-        request.app.state.db,
-        spec,
-        report.accepted,
-        idempotency_key=key,
-        actor=principal.actor,
-        request_sha256=request_hash,
-        report=summary,
-    )
-    return _created(campaign, summary, 201)
+def _created(created: store.Created) -> JSONResponse:
+    return JSONResponse(created.body(), status_code=created.status)
 
 
 @router.post("", name="create_campaign", status_code=201, summary="Create a campaign with JSON contacts")
@@ -130,13 +61,13 @@ async def create_campaign(
     idempotency_key: IdempotencyKey = None,
     principal: Principal = Depends(authorize),
 ) -> JSONResponse:
-    settings = request.app.state.settings
-    request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-    if (replay := await _replay(idempotency_key, request_hash, request.app.state.db)) is not None:
-        return replay
-    _check_scenario(request, body.scenario)
-    _check_webhook(request, body.webhook_url)
-    _check_policy(body.scenario, body.settings)
+    settings, db = request.app.state.settings, request.app.state.db
+    sha256 = store.request_hash(body.model_dump_json().encode())
+    if (replayed := await store.replay(db, idempotency_key, sha256)) is not None:
+        return _created(replayed)
+    store.check_scenario(settings, body.scenario)
+    store.check_webhook(settings, body.webhook_url)
+    store.check_policy(body.scenario, body.settings)
     if len(body.contacts) > settings.api_max_contacts:
         raise ApiError(413, f"more than {settings.api_max_contacts} contacts in one campaign")
     report = await asyncio.to_thread(
@@ -145,24 +76,10 @@ async def create_campaign(
     spec = store.CampaignSpec(
         body.name, body.scenario, body.webhook_url, body.max_concurrent, body.calls_per_second, body.settings
     )
-    return await _create(request, spec, report, idempotency_key, request_hash, principal)
-
-
-def _parse_csv(data: bytes, scenario: str, default_timezone: str, max_contacts: int) -> ContactReport:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ApiError(422, f"the file is not UTF-8 (byte {exc.start}); save it as CSV UTF-8") from None
-    try:
-        return validate_csv_rows(
-            read_rows(text, required=("phone",)), scenario, default_timezone, max_contacts
-        )
-    except CsvFormatError as exc:
-        raise ApiError(422, str(exc)) from None
-    except ValueError as exc:  # too many rows
-        raise ApiError(413, str(exc)) from None
-    except csv.Error as exc:
-        raise ApiError(422, f"the CSV cannot be read: {exc}") from None
+    created = await store.create_checked(
+        db, spec, report, key=idempotency_key, sha256=sha256, actor=principal.actor
+    )
+    return _created(created)
 
 
 @router.post(
@@ -182,19 +99,16 @@ async def upload_campaign_csv(
     idempotency_key: IdempotencyKey = None,
     principal: Principal = Depends(authorize),
 ) -> JSONResponse:
-    settings = request.app.state.settings
-    data = await file.read()
-    fields = json.dumps([name, scenario, webhook_url, max_concurrent, calls_per_second]).encode()
-    request_hash = hashlib.sha256(fields + b"\0" + data).hexdigest()
-    if (replay := await _replay(idempotency_key, request_hash, request.app.state.db)) is not None:
-        return replay
-    _check_scenario(request, scenario)
-    _check_webhook(request, webhook_url)
-    report = await asyncio.to_thread(
-        _parse_csv, data, scenario, settings.default_timezone, settings.api_max_contacts
-    )
     spec = store.CampaignSpec(name, scenario, webhook_url, max_concurrent, calls_per_second)
-    return await _create(request, spec, report, idempotency_key, request_hash, principal)
+    created = await store.create_from_csv(
+        request.app.state.db,
+        request.app.state.settings,
+        spec,
+        await file.read(),
+        key=idempotency_key,
+        actor=principal.actor,
+    )
+    return _created(created)
 
 
 @router.get("", name="list_campaigns", summary="Campaigns, newest first")
@@ -246,30 +160,6 @@ async def campaign_progress(campaign_id: RowId, request: Request) -> dict[str, A
     return await store.progress(request.app.state.db, campaign_id)
 
 
-async def _csv_lines(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(store.RESULT_FIELDS)
-    async for row in rows:
-        values = [row[f] for f in store.RESULT_FIELDS]
-        values[-1] = json.dumps(values[-1], ensure_ascii=False)
-        writer.writerow(["" if v is None else v for v in values])
-        if buffer.tell() > 64_000:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-async def _json_array(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
-    yield "["
-    first = True
-    async for row in rows:
-        yield ("" if first else ",") + json.dumps(row, ensure_ascii=False)
-        first = False
-    yield "]"
-
-
 @router.get(
     "/{campaign_id}/results",
     name="campaign_results",
@@ -278,13 +168,8 @@ async def _json_array(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]
 async def campaign_results(
     campaign_id: RowId, request: Request, format: Literal["json", "csv"] = Query("json")
 ) -> StreamingResponse:
-    db = request.app.state.db
-    await store.get_campaign(db, campaign_id)
-    rows = store.iter_results(db, campaign_id)
-    if format == "csv":
-        return StreamingResponse(
-            _csv_lines(rows),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}-results.csv"'},
-        )
-    return StreamingResponse(_json_array(rows), media_type="application/json")
+    export = await store.export_results(request.app.state.db, campaign_id, format)
+    headers = (
+        {"Content-Disposition": f'attachment; filename="{export.filename}"'} if export.filename else None
+    )
+    return StreamingResponse(export.chunks, media_type=export.media_type, headers=headers)

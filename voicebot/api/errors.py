@@ -10,48 +10,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from voicebot.services.errors import CODES, ServiceError
+
 log = logging.getLogger(__name__)
 
-_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    416: "range_not_satisfiable",
-    422: "validation_error",
-    429: "too_many_requests",
-    500: "internal_error",
-}
-
-
-class ApiError(Exception):
-    """Raise anywhere in a handler; becomes the error body with this status."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: str | None = None,
-        details: Any = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code or _CODES.get(status, "error")
-        self.message = message
-        self.details = details
-        self.headers = headers
+# Raise anywhere in a handler or a service; becomes the error body with its status.
+ApiError = ServiceError
 
 
 def error_response(
     status: int, message: str, *, code: str | None = None, details: Any = None, headers: dict | None = None
 ) -> JSONResponse:
-    body = {"error": {"code": code or _CODES.get(status, "error"), "message": message, "details": details}}
+    body = {"error": {"code": code or CODES.get(status, "error"), "message": message, "details": details}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -75,7 +45,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        message = exc.detail if isinstance(exc.detail, str) else _CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else CODES.get(exc.status_code, "error")
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

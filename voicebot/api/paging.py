@@ -1,22 +1,12 @@
-"""Limit/offset pagination: every list answers {items, total, limit, offset}."""
+"""The API's paging parameters; the pages themselves are built by `voicebot.services.paging`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import BaseModel
-from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-MAX_LIMIT = 1000
-
-
-@dataclass(frozen=True)
-class PageParams:
-    limit: int
-    offset: int
+from voicebot.services.paging import MAX_LIMIT, PageParams
 
 
 def page_params(
@@ -24,38 +14,6 @@ def page_params(
     offset: int = Query(0, ge=0, le=10_000_000, description="Items to skip"),
 ) -> PageParams:
     return PageParams(limit, offset)
-
-
-class Page(BaseModel):
-    items: list[dict[str, Any]]
-    total: int
-    limit: int
-    offset: int
-
-
-async def paginate(session: AsyncSession, query: Select, params: PageParams, order_by: Any) -> Page:
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = await session.scalars(query.order_by(*order_by).limit(params.limit).offset(params.offset))
-    return Page(items=[to_dict(r) for r in rows], total=total or 0, limit=params.limit, offset=params.offset)
-
-
-def to_dict(row: Any) -> dict[str, Any]:
-    """A mapped row as a JSON-ready dict of its columns (UUIDs, decimals and times become strings)."""
-    return {c.key: jsonable(getattr(row, c.key)) for c in row.__table__.columns}
-
-
-def jsonable(value: Any) -> Any:
-    from datetime import date, datetime
-    from decimal import Decimal
-    from uuid import UUID
-
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, UUID):
-        return str(value)
-    return value
 
 
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Row id")]

@@ -13,14 +13,10 @@ from sqlalchemy import select
 
 from voicebot.api.access import authorize
 from voicebot.api.errors import ApiError
-from voicebot.api.keys import Principal
-from voicebot.api.paging import Page, PageParams, page_params, paginate, to_dict
+from voicebot.api.paging import page_params
 from voicebot.db.models import (
     TICKET_STATUSES,
-    Call,
     Callback,
-    CallTurn,
-    HumanTask,
     NpsAnswer,
     Promise,
     Reading,
@@ -29,16 +25,15 @@ from voicebot.db.models import (
     Visit,
     VoiceMessage,
 )
+from voicebot.services import calls
+from voicebot.services.calls import TimeRange
+from voicebot.services.keys import Principal
+from voicebot.services.paging import Page, PageParams, to_dict
 
 router = APIRouter(tags=["calls and results"], dependencies=[Depends(authorize)])
 
 PHONE_QUERY = Query(None, max_length=32, description="E.164 phone")
 TicketNumber = Annotated[str, Path(min_length=1, max_length=32, description="Ticket number")]
-
-
-class TimeRange(BaseModel):
-    since: datetime | None = None
-    until: datetime | None = None
 
 
 def time_range(
@@ -48,24 +43,11 @@ def time_range(
     for value in (since, until):
         if value is not None and not (1970 <= value.year <= 9000):
             raise ApiError(422, "times must be between 1970 and 9000")
-    return TimeRange(since=_aware(since), until=_aware(until))
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
-def _within(query: Any, column: Any, span: TimeRange) -> Any:
-    if span.since is not None:
-        query = query.where(column >= span.since)
-    if span.until is not None:
-        query = query.where(column < span.until)
-    return query
+    return TimeRange(since=calls.aware(since), until=calls.aware(until))
 
 
 async def _page(request: Request, query: Any, page: PageParams, *order: Any) -> Page:
-    async with request.app.state.db.session() as s:
-        return await paginate(s, query, page, order)
+    return await calls.page_of(request.app.state.db, query, page, *order)
 
 
 @router.get("/calls", name="list_calls", summary="Calls, newest first, with filters")
@@ -79,54 +61,17 @@ async def list_calls(
     campaign_id: int | None = Query(None, ge=1, le=2**63 - 1),
     page: PageParams = Depends(page_params),
 ) -> Page:
-    query = _within(select(Call), Call.started_at, span)
-    for column, value in (
-        (Call.direction, direction),
-        (Call.scenario, scenario),
-        (Call.outcome, outcome),
-        (Call.phone, phone),
-        (Call.campaign_id, campaign_id),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    return await _page(request, query, page, Call.started_at.desc(), Call.id)
-
-
-async def load_call(request: Request, call_id: uuid.UUID) -> Call:
-    async with request.app.state.db.session() as s:
-        call = await s.get(Call, call_id)
-    if call is None:
-        raise ApiError(404, f"call {call_id} not found")
-    return call
-
-
-async def call_turns(request: Request, call_id: uuid.UUID) -> list[dict[str, Any]]:
-    async with request.app.state.db.session() as s:
-        turns = await s.scalars(select(CallTurn).where(CallTurn.call_id == call_id).order_by(CallTurn.seq))
-        return [to_dict(t) for t in turns]
-
-
-_RECORDS = {
-    "readings": (Reading, Reading.call_id),
-    "tickets": (Ticket, Ticket.call_id),
-    "promises": (Promise, Promise.call_id),
-    "nps": (NpsAnswer, NpsAnswer.call_id),
-    "visits": (Visit, Visit.call_id),
-    "voice_messages": (VoiceMessage, VoiceMessage.call_id),
-    "callbacks": (Callback, Callback.source_call_id),
-    "tasks": (HumanTask, HumanTask.call_id),
-}
+    return await calls.list_calls(
+        request.app.state.db,
+        span,
+        calls.CallFilter(direction, scenario, outcome, phone, campaign_id),
+        page,
+    )
 
 
 @router.get("/calls/{call_id}", name="get_call", summary="A call with its turns and the records it wrote")
 async def get_call(call_id: uuid.UUID, request: Request) -> dict[str, Any]:
-    call = await load_call(request, call_id)
-    records: dict[str, list[dict[str, Any]]] = {}
-    async with request.app.state.db.session() as s:
-        for name, (model, column) in _RECORDS.items():
-            rows = await s.scalars(select(model).where(column == call_id).order_by(model.id))
-            records[name] = [to_dict(r) for r in rows]
-    return {**to_dict(call), "turns": await call_turns(request, call_id), "records": records}
+    return await calls.get_call(request.app.state.db, call_id)
 
 
 @router.get("/readings", name="list_readings", summary="Meter readings taken by calls")
@@ -138,7 +83,7 @@ async def list_readings(
     account_id: int | None = Query(None, ge=1, le=2**63 - 1),
     page: PageParams = Depends(page_params),
 ) -> Page:
-    query = _within(select(Reading), Reading.created_at, span)
+    query = calls.within(select(Reading), Reading.created_at, span)
     for column, value in (
         (Reading.status, status),
         (Reading.period, period),
@@ -156,7 +101,7 @@ async def list_promises(
     status: Literal["pending", "kept", "broken"] | None = None,
     page: PageParams = Depends(page_params),
 ) -> Page:
-    query = _within(select(Promise), Promise.created_at, span)
+    query = calls.within(select(Promise), Promise.created_at, span)
     if status:
         query = query.where(Promise.status == status)
     return await _page(request, query, page, Promise.id.desc())
@@ -171,7 +116,7 @@ async def list_tickets(
     overdue: bool = Query(False, description="Only open tickets past their deadline"),
     page: PageParams = Depends(page_params),
 ) -> Page:
-    query = _within(select(Ticket), Ticket.created_at, span)
+    query = calls.within(select(Ticket), Ticket.created_at, span)
     if status:
         query = query.where(Ticket.status == status)
     if priority:
@@ -226,7 +171,7 @@ async def list_nps_answers(
     request: Request, span: TimeRange = Depends(time_range), page: PageParams = Depends(page_params)
 ) -> Page:
     return await _page(
-        request, _within(select(NpsAnswer), NpsAnswer.created_at, span), page, NpsAnswer.id.desc()
+        request, calls.within(select(NpsAnswer), NpsAnswer.created_at, span), page, NpsAnswer.id.desc()
     )
 
 
@@ -249,7 +194,7 @@ async def list_voice_messages(
     unreviewed: bool = Query(False, description="Only messages nobody has reviewed"),
     page: PageParams = Depends(page_params),
 ) -> Page:
-    query = _within(select(VoiceMessage), VoiceMessage.created_at, span)
+    query = calls.within(select(VoiceMessage), VoiceMessage.created_at, span)
     if unreviewed:
         query = query.where(VoiceMessage.reviewed_at.is_(None))
     return await _page(request, query, page, VoiceMessage.id.desc())

@@ -18,10 +18,10 @@ import httpx
 import typer
 
 from voicebot.api.app import create_app
-from voicebot.api.keys import create_key
 from voicebot.db import migrate
 from voicebot.db.server import EmbeddedPostgres, redact, to_asyncpg_url
 from voicebot.db.session import Database
+from voicebot.services.keys import create_key
 from voicebot.settings import Settings
 
 _GENERATE_CALLS = """

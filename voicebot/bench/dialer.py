@@ -10,7 +10,6 @@ against a scratch database: it writes real rows while it runs.
 from __future__ import annotations
 
 import asyncio
-import json
 import resource
 import statistics
 import time
@@ -20,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psutil
-import typer
 from sqlalchemy import event, insert, text
 
 from voicebot.asterisk.ami_originate import OriginateResult
@@ -167,23 +165,3 @@ def main(
             return await run_bench(db, contacts, max_calls, say, keep)
 
     return asyncio.run(go())
-
-
-def dialer_command(
-    contacts: int = typer.Option(100_000, "--contacts", "-n", min=1, help="Contacts in the campaign"),
-    max_calls: int = typer.Option(200, "--max-calls", min=1, help="Calls in flight at once"),
-    keep: bool = typer.Option(False, "--keep", help="Keep the campaign and its rows afterwards"),
-    as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object with the results"),
-) -> None:
-    """Create a campaign of N contacts and dial it with an instant fake telephone: time to schedule and
-    claim, database statements per placed call, memory."""
-    from voicebot.cli.common import setup
-
-    setup(log_format="text")
-    say = (lambda m: typer.echo(m, err=True)) if as_json else typer.echo
-    result = main(contacts, max_calls=max_calls, keep=keep, say=say)
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    for key, value in result.items():
-        typer.echo(f"{key}: {value}")

@@ -6,15 +6,11 @@ times each `Dialogue.respond` call (NLU, actions, Postgres reads and committed w
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from datetime import datetime
 from typing import Any
 
-import typer
-
-from voicebot.cli.common import run_with_database, setup
 from voicebot.demo import load_demo_data
 from voicebot.dialogue.casefiles import load_cases, open_case
 from voicebot.dialogue.context import CallerInput
@@ -27,7 +23,7 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-async def _bench(db, settings, rounds: int) -> dict[str, Any]:
+async def bench_dialogue(db, settings, rounds: int) -> dict[str, Any]:
     await load_demo_data(db)
     library = FlowLibrary.load(settings.scenarios_dir)
     nlu = create_nlu(settings)
@@ -62,18 +58,3 @@ async def _bench(db, settings, rounds: int) -> dict[str, Any]:
         },
         "turns_per_second": round(len(turns) / wall, 1),
     }
-
-
-def dialogue_command(
-    rounds: int = typer.Option(5, help="How many times to replay every conversation test"),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line"),
-) -> None:
-    """Turn time of the dialogue engine (text in → reply out, database writes included)."""
-    setup(log_format="text")
-    result = run_with_database(lambda db, settings: _bench(db, settings, rounds))
-    ms = result["turn_ms"]
-    typer.echo(f"conversations: {result['conversations']}, caller turns: {result['turns']}")
-    typer.echo(f"turn time ms: p50 {ms['p50']}  p95 {ms['p95']}  p99 {ms['p99']}  max {ms['max']}")
-    typer.echo(f"throughput: {result['turns_per_second']} turns/s (one process, sequential)")
-    if as_json:
-        typer.echo(json.dumps(result))

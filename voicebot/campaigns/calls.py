@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from voicebot.asterisk.ami_originate import OriginateResult
@@ -27,8 +26,3 @@ class CallRequest:
 # Places the call and returns how the originate ended (answered / busy / ...). Must not raise for a
 # call that simply failed; raising means "could not even try" (AMI down) and the work is put back.
 PlaceCall = Callable[[CallRequest], Awaitable[OriginateResult]]
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, text, update
 
 from voicebot.asterisk.ami_originate import OriginateResult
-from voicebot.campaigns.calls import CallRequest, Clock, PlaceCall, utc_now
+from voicebot.campaigns.calls import CallRequest, PlaceCall
 from voicebot.campaigns.claims import (
     ClaimedContact,
     RunningCampaign,
@@ -35,6 +35,7 @@ from voicebot.campaigns.claims import (
     due_campaigns,
     lock_campaign,
 )
+from voicebot.clock import Clock, utc_now
 from voicebot.db.models import Call, CampaignContact
 from voicebot.db.session import Database
 from voicebot.sla.callbacks import CallbackQueue, ClaimedCallback

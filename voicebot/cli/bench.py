@@ -7,7 +7,7 @@ import json
 
 import typer
 
-from voicebot.cli.common import setup
+from voicebot.cli.common import run_with_database, setup
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -52,15 +52,49 @@ def calls(
         typer.echo(f"failure: {failure}")
 
 
-def _mount_benchmarks() -> None:
-    """The other benchmarks (voicebot/bench/), each a typer command."""
-    from voicebot.bench.api import api_command
-    from voicebot.bench.dialer import dialer_command
-    from voicebot.bench.dialogue import dialogue_command
+@app.command("dialogue")
+def dialogue(
+    rounds: int = typer.Option(5, help="How many times to replay every conversation test"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line"),
+) -> None:
+    """Turn time of the dialogue engine (text in → reply out, database writes included)."""
+    from voicebot.bench.dialogue import bench_dialogue
 
-    app.command("dialogue")(dialogue_command)
+    setup(log_format="text")
+    result = run_with_database(lambda db, settings: bench_dialogue(db, settings, rounds))
+    ms = result["turn_ms"]
+    typer.echo(f"conversations: {result['conversations']}, caller turns: {result['turns']}")
+    typer.echo(f"turn time ms: p50 {ms['p50']}  p95 {ms['p95']}  p99 {ms['p99']}  max {ms['max']}")
+    typer.echo(f"throughput: {result['turns_per_second']} turns/s (one process, sequential)")
+    if as_json:
+        typer.echo(json.dumps(result))
+
+
+@app.command("dialer")
+def dialer(
+    contacts: int = typer.Option(100_000, "--contacts", "-n", min=1, help="Contacts in the campaign"),
+    max_calls: int = typer.Option(200, "--max-calls", min=1, help="Calls in flight at once"),
+    keep: bool = typer.Option(False, "--keep", help="Keep the campaign and its rows afterwards"),
+    as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object with the results"),
+) -> None:
+    """Create a campaign of N contacts and dial it with an instant fake telephone: time to schedule and
+    claim, database statements per placed call, memory."""
+    from voicebot.bench.dialer import main
+
+    setup(log_format="text")
+    say = (lambda m: typer.echo(m, err=True)) if as_json else typer.echo
+    result = main(contacts, max_calls=max_calls, keep=keep, say=say)
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for key, value in result.items():
+        typer.echo(f"{key}: {value}")
+
+
+def _mount_benchmarks() -> None:
+    from voicebot.bench.api import api_command
+
     app.command("api")(api_command)
-    app.command("dialer")(dialer_command)
 
 
 _mount_benchmarks()

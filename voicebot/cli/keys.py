@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from voicebot.api.keys import create_key, list_keys, revoke_key
 from voicebot.cli.common import run_with_database, setup
 from voicebot.db.models import ROLES
+from voicebot.services.keys import create_key, list_keys, revoke_key
 
 app = typer.Typer(no_args_is_help=True)
 

@@ -29,7 +29,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from voicebot.asterisk.fastagi import AGIChannel, AGIError, AGIRequest
-from voicebot.campaigns.calls import Clock, utc_now
+from voicebot.clock import Clock, utc_now
 from voicebot.db.models import Account, AccountPhone, Call, Outage
 from voicebot.db.session import Database
 from voicebot.sla.callbacks import normalize_phone, schedule_callback

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy import select
 
-from voicebot.api.keys import Principal
 from voicebot.db.models import ApiKey
+from voicebot.services.keys import Principal
 from voicebot.web import session as cookies
 
 # UI area → roles that may open it (admin opens everything)

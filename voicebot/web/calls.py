@@ -7,12 +7,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 
-from voicebot.api.paging import PageParams
-from voicebot.api.recordings import get_recording
-from voicebot.api.results import TimeRange, get_call, list_calls
 from voicebot.dialogue.library import cached_library
+from voicebot.services import calls
+from voicebot.services.calls import CallFilter, TimeRange
+from voicebot.services.clients import remote_address
+from voicebot.services.paging import PageParams
+from voicebot.services.recordings import open_recording
 from voicebot.values import parse_phone
 from voicebot.web import periods
 from voicebot.web.auth import WebUser, area
@@ -59,15 +61,15 @@ async def calls_page(
     try:
         span = _span(request, params["from"], params["to"])
         phone = parse_phone(params["phone"]) if params["phone"] else None
-        result = await list_calls(
-            request,
-            span=span,
-            direction=direction,
-            scenario=params["scenario"] or None,
-            outcome=params["outcome"] or None,
-            phone=phone,
-            campaign_id=_campaign(params["campaign"]),
-            page=PageParams(PAGE_SIZE, (page - 1) * PAGE_SIZE),
+        where = CallFilter(
+            direction,
+            params["scenario"] or None,
+            params["outcome"] or None,
+            phone,
+            _campaign(params["campaign"]),
+        )
+        result = await calls.list_calls(
+            request.app.state.db, span, where, PageParams(PAGE_SIZE, (page - 1) * PAGE_SIZE)
         )
     except periods.PeriodError as exc:
         error = str(exc)
@@ -112,7 +114,7 @@ def _transcript(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def call_page(
     call_id: uuid.UUID, request: Request, user: WebUser = Depends(area("calls"))
 ) -> HTMLResponse:
-    call = await get_call(call_id, request)
+    call = await calls.get_call(request.app.state.db, call_id)
     records = {name: [_shown(row) for row in rows] for name, rows in call["records"].items() if rows}
     return render(
         request,
@@ -131,5 +133,15 @@ async def call_page(
 async def call_audio(
     call_id: uuid.UUID, request: Request, user: WebUser = Depends(area("listen"))
 ) -> Response:
-    """The recording through the API's Range streaming, which also writes the listen to the audit log."""
-    return await get_recording(call_id, request, user.principal)
+    """The recording with Range streaming; a new listening is written to the audit log."""
+    audio = await open_recording(
+        request.app.state.db,
+        request.app.state.settings.recordings_path,
+        call_id,
+        request.headers.get("range"),
+        actor=user.principal.actor,
+        remote_addr=remote_address(request),
+    )
+    return StreamingResponse(
+        audio.chunks(), status_code=audio.status, headers=audio.headers, media_type=audio.media_type
+    )

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import secrets
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 
-from voicebot.api import campaign_store as store
-from voicebot.api.campaigns import campaign_results, upload_campaign_csv
-from voicebot.api.errors import ApiError
-from voicebot.api.paging import RowId
 from voicebot.db.models import CampaignImport
 from voicebot.dialogue.library import cached_library
+from voicebot.services import campaigns as store
+from voicebot.services.errors import ServiceError
 from voicebot.web import queries
 from voicebot.web.auth import WebUser, area, check_csrf
 from voicebot.web.errors import UiRoute
 from voicebot.web.templating import render
 
 router = APIRouter(route_class=UiRoute)
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 PAGE_SIZE = 20
 MAX_POLLED = 50
 LIVE_STATUSES = ("draft", "running", "paused")
@@ -65,7 +63,7 @@ async def progress_json(
     for campaign_id in wanted[:MAX_POLLED]:
         try:
             result[str(campaign_id)] = await store.progress(request.app.state.db, campaign_id)
-        except ApiError:  # deleted meanwhile: the page simply stops updating that row
+        except ServiceError:  # deleted meanwhile: the page simply stops updating that row
             continue
     return JSONResponse(result)
 
@@ -117,25 +115,22 @@ async def create_campaign(
         return _form(request, "Укажите название обзвона.", values, 422)
     if not file.filename:
         return _form(request, "Выберите CSV-файл с контактами.", values, 422)
+    spec = store.CampaignSpec(name.strip(), scenario, None, max_concurrent, calls_per_second)
     try:
-        response = await upload_campaign_csv(
-            request,
-            file=file,
-            name=name.strip(),
-            scenario=scenario,
-            webhook_url=None,
-            max_concurrent=max_concurrent,
-            calls_per_second=calls_per_second,
+        created = await store.create_from_csv(
+            request.app.state.db,
+            request.app.state.settings,
+            spec,
+            await file.read(),
             # a reloaded or double-clicked form creates the campaign once
-            idempotency_key=f"ui-{token}" if token else None,
-            principal=user.principal,
+            key=f"ui-{token}" if token else None,
+            actor=user.principal.actor,
         )
-    except ApiError as exc:
+    except ServiceError as exc:
         if exc.status == 422 and isinstance(exc.details, dict) and "rejected" in exc.details:
             return render(request, "campaign_report.html", {"campaign": None, "report": exc.details}, 422)
         return _form(request, exc.message, values, exc.status)
-    body = json.loads(response.body)
-    return render(request, "campaign_report.html", {"campaign": body["campaign"], "report": body["report"]})
+    return render(request, "campaign_report.html", created.body())
 
 
 @router.get(
@@ -171,13 +166,13 @@ async def campaign_action(
 ) -> Response:
     await check_csrf(request, user, csrf)
     if action not in ACTIONS_FROM:
-        raise ApiError(404, "нет такого действия")
+        raise ServiceError(404, "нет такого действия")
     try:
         await store.change_status(request.app.state.db, campaign_id, action)
-    except ApiError as exc:
+    except ServiceError as exc:
         if exc.status != 409:
             raise
-        raise ApiError(409, "Обзвон уже в другом состоянии; обновите страницу.") from None
+        raise ServiceError(409, "Обзвон уже в другом состоянии; обновите страницу.") from None
     return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
 
 
@@ -185,4 +180,8 @@ async def campaign_action(
 async def results_csv(
     campaign_id: RowId, request: Request, user: WebUser = Depends(area("campaigns"))
 ) -> Response:
-    return await campaign_results(campaign_id, request, format="csv")
+    export = await store.export_results(request.app.state.db, campaign_id, "csv")
+    disposition = f'attachment; filename="{export.filename}"'
+    return StreamingResponse(
+        export.chunks, media_type=export.media_type, headers={"Content-Disposition": disposition}
+    )

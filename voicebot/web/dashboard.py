@@ -1,4 +1,4 @@
-"""The dashboard: today at a glance, then charts of a chosen period (from the analytics API functions)."""
+"""The dashboard: today at a glance, then charts of a chosen period (from the analytics service)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from voicebot.api.analytics import analytics_summary, analytics_timeseries
-from voicebot.api.results import TimeRange
+from voicebot.services import analytics
+from voicebot.services.calls import TimeRange
 from voicebot.web import charts, periods
 from voicebot.web.auth import WebUser, area
 from voicebot.web.errors import UiRoute
@@ -18,16 +18,15 @@ router = APIRouter(route_class=UiRoute)
 
 
 async def _summary(request: Request, period: periods.Period, tz: str) -> dict[str, Any]:
-    return await analytics_summary(request, span=TimeRange(since=period.since, until=period.until), tz=tz)
+    span = TimeRange(since=period.since, until=period.until)
+    return await analytics.summary(request.app.state.db, span, tz)
 
 
 async def _figures(
     request: Request, period: periods.Period, summary: dict[str, Any], tz: str
 ) -> dict[str, Any]:
     span = TimeRange(since=period.since, until=period.until)
-    series = await analytics_timeseries(
-        request, span=span, interval="hour", by="direction", scenario=None, tz=tz
-    )
+    series = await analytics.timeseries(request.app.state.db, span, "hour", "direction", None, tz)
     return {
         "hours": charts.hours_by_direction(series["points"]),
         "outcomes": charts.outcomes_by_scenario(summary["calls"]["by_scenario"]),

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from voicebot.api.errors import ApiError
+from voicebot.services.errors import ServiceError
 from voicebot.web import session as cookies
 from voicebot.web.auth import CsrfFailed, Forbidden, LoginRequired
 from voicebot.web.templating import render
@@ -106,7 +106,7 @@ class UiRoute(APIRoute):
                 return error_page(request, 403, "У вашей роли нет доступа к этому разделу.")
             except CsrfFailed:
                 return error_page(request, 403, "Форма устарела: обновите страницу и повторите действие.")
-            except ApiError as exc:
+            except ServiceError as exc:
                 return error_page(request, exc.status, exc.message, exc.headers)
             except RequestValidationError as exc:
                 return error_page(request, 422, _validation_message(exc))

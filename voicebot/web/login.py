@@ -7,8 +7,8 @@ import logging
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from voicebot.api.access import remote_address
-from voicebot.api.keys import verify_key
+from voicebot.services.clients import remote_address
+from voicebot.services.keys import verify_key
 from voicebot.web import session as cookies
 from voicebot.web.auth import WebUser, check_csrf, current_user, secret
 from voicebot.web.errors import UiRoute, error_page, login_page

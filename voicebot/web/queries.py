@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from voicebot.api.paging import jsonable
 from voicebot.db.session import Database
+from voicebot.services.paging import jsonable
 
 FINISHED_STATES = ("done", "failed", "cancelled", "blocked")
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import ValidationError
 
-from voicebot.api.errors import ApiError
-from voicebot.api.simulations import SimulationId, SimulationIn, TurnIn, create_simulation, simulation_turn
 from voicebot.dialogue.library import cached_library
+from voicebot.services import simulations
+from voicebot.services.errors import ServiceError
+from voicebot.services.simulations import SimulationIn, TurnIn
 from voicebot.web.auth import WebUser, area, check_csrf
 from voicebot.web.errors import UiRoute
 from voicebot.web.labels import OUTCOMES
 from voicebot.web.templating import render
 
 router = APIRouter(route_class=UiRoute)
+SimulationId = Path(min_length=1, max_length=64)
 
 
 @router.get("/try", name="ui_try", response_class=HTMLResponse, include_in_schema=False)
@@ -31,9 +33,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except ValueError:
-        raise ApiError(400, "тело запроса — не JSON") from None
+        raise ServiceError(400, "тело запроса — не JSON") from None
     if not isinstance(body, dict):
-        raise ApiError(400, "ожидался JSON-объект")
+        raise ServiceError(400, "ожидался JSON-объект")
     return body
 
 
@@ -43,7 +45,7 @@ def _parsed(model: Any, body: dict[str, Any]) -> Any:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        raise ApiError(422, f"{where}: {first.get('msg', 'неверное значение')}") from None
+        raise ServiceError(422, f"{where}: {first.get('msg', 'неверное значение')}") from None
 
 
 @router.post("/try/chats", name="ui_try_start", include_in_schema=False)
@@ -56,7 +58,11 @@ async def start_chat(request: Request, user: WebUser = Depends(area("try"))) -> 
         body["now"] = datetime.fromisoformat(body["now"]).isoformat()
     if not body.get("phone"):
         body.pop("phone", None)
-    return JSONResponse(await create_simulation(_parsed(SimulationIn, body), request), status_code=201)
+    state = request.app.state
+    started = await simulations.create_simulation(
+        state.simulations, state.db, state.settings, _parsed(SimulationIn, body)
+    )
+    return JSONResponse(started, status_code=201)
 
 
 @router.post("/try/chats/{simulation_id}", name="ui_try_turn", include_in_schema=False)
@@ -65,4 +71,4 @@ async def chat_turn(
 ) -> JSONResponse:
     await check_csrf(request, user)
     body = _parsed(TurnIn, await _json_body(request))
-    return JSONResponse(await simulation_turn(body, request, simulation_id=simulation_id))
+    return JSONResponse(await simulations.simulation_turn(request.app.state.simulations, simulation_id, body))

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from voicebot.api.access import _presented_key, remote_address
-from voicebot.api.keys import verify_key
+from voicebot.services.clients import presented_key, remote_address
+from voicebot.services.keys import verify_key
 from voicebot.web.auth import LoginRequired, current_user
 
 
 async def voice_socket_allowed(connection: HTTPConnection) -> bool:
     limiter = connection.app.state.auth_limiter
-    address = remote_address(connection)  # type: ignore[arg-type]
+    address = remote_address(connection)
     if limiter.retry_after(address):
         return False
-    key = _presented_key(connection)  # type: ignore[arg-type]
+    key = presented_key(connection)
     if key is not None:
         if await verify_key(connection.app.state.db, key) is not None:
             return True

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import text
 
-from voicebot.api import sms
-from voicebot.api.destinations import DestinationRefused, check_resolved
-from voicebot.api.webhooks import Attempt, backoff, envelope, post_event
 from voicebot.db.session import Database
+from voicebot.services import sms
+from voicebot.services.destinations import DestinationRefused, check_resolved
+from voicebot.services.webhooks import Attempt, backoff, envelope, post_event
 from voicebot.settings import Settings
 
 log = logging.getLogger(__name__)

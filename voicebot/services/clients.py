@@ -1,0 +1,19 @@
+"""Who is on the other end of an HTTP request or WebSocket: the API key it presents and its address
+(for the failed-login limiter and the audit log). Used alike by the API and the web UI."""
+
+from __future__ import annotations
+
+from starlette.requests import HTTPConnection
+
+
+def presented_key(connection: HTTPConnection) -> str | None:
+    """The key from `Authorization: Bearer …` or `X-API-Key`, if any."""
+    header = connection.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return connection.headers.get("x-api-key", "").strip() or None
+
+
+def remote_address(connection: HTTPConnection) -> str:
+    return connection.client.host if connection.client else "unknown"

@@ -1,0 +1,122 @@
+"""A call's recording for a listener: the file (never outside the recordings folder), the byte range the
+player asked for, and the audit entry every new listening writes."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from voicebot.db.models import AuditEntry
+from voicebot.db.session import Database
+from voicebot.services.calls import load_call
+from voicebot.services.errors import ServiceError
+
+CHUNK = 64 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_AUDIO_TYPES = {".ogg": "audio/ogg", ".opus": "audio/ogg", ".wav": "audio/wav", ".mp3": "audio/mpeg"}
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) inclusive byte positions, None for the whole file; ServiceError 416 when unsatisfiable."""
+    if not header:
+        return None
+    first_range = header.split(",", 1)[0].strip()  # several ranges: serve the first, as players ask one
+    match = _RANGE.match(first_range)
+    if not match or (not match.group(1) and not match.group(2)):
+        raise ServiceError(416, f"bad Range {header[:100]!r}", headers={"Content-Range": f"bytes */{size}"})
+    start_text, end_text = match.groups()
+    if not start_text:  # suffix: the last N bytes
+        length = int(end_text)
+        if length == 0:
+            raise ServiceError(416, "empty suffix range", headers={"Content-Range": f"bytes */{size}"})
+        return max(0, size - length), size - 1
+    start = int(start_text)
+    end = min(int(end_text), size - 1) if end_text else size - 1
+    if start >= size or end < start:
+        raise ServiceError(416, "range outside the recording", headers={"Content-Range": f"bytes */{size}"})
+    return start, end
+
+
+def recording_file(recordings_dir: Path, stored: str | None) -> Path:
+    """The file, which must lie inside the recordings folder (a stored path never escapes it).
+
+    Stored paths are absolute, relative to the working directory (a relative recordings folder), or
+    relative to the recordings folder.
+    """
+    if not stored:
+        raise ServiceError(404, "this call has no recording")
+    root = recordings_dir.resolve()
+    candidates = [Path(stored).resolve(), (root / stored).resolve()]
+    for path in candidates:
+        if path.is_relative_to(root) and path.is_file():
+            return path
+    raise ServiceError(404, "the recording file is not available")
+
+
+async def _chunks(path: Path, start: int, length: int) -> AsyncIterator[bytes]:
+    async with await anyio.open_file(path, "rb") as handle:
+        await handle.seek(start)
+        remaining = length
+        while remaining > 0:
+            data = await handle.read(min(CHUNK, remaining))
+            if not data:
+                return
+            remaining -= len(data)
+            yield data
+
+
+@dataclass(frozen=True)
+class RecordingSlice:
+    path: Path
+    start: int
+    length: int
+    status: int  # 200 whole file, 206 a range
+    headers: dict[str, str]
+    media_type: str
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        return _chunks(self.path, self.start, self.length)
+
+
+async def open_recording(
+    db: Database,
+    recordings_dir: Path,
+    call_id: uuid.UUID,
+    range_header: str | None,
+    *,
+    actor: str,
+    remote_addr: str,
+) -> RecordingSlice:
+    call = await load_call(db, call_id)
+    path = recording_file(recordings_dir, call.recording_path)
+    size = os.stat(path).st_size
+    span = parse_range(range_header, size) if size else None
+    start, end = span if span else (0, size - 1)
+    if start == 0:  # a new listening starts here; a player's follow-up range requests are not new ones
+        async with db.transaction() as s:
+            s.add(
+                AuditEntry(
+                    actor=actor,
+                    action="recording.listen",
+                    object_type="call",
+                    object_id=str(call_id),
+                    details={"range": range_header},
+                    remote_addr=remote_addr[:64],
+                )
+            )
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1)}
+    if span:
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    media = (
+        _AUDIO_TYPES.get(path.suffix.lower())
+        or mimetypes.guess_type(path.name)[0]
+        or "application/octet-stream"
+    )
+    return RecordingSlice(path, start, end - start + 1, 206 if span else 200, headers, media)
