@@ -35,6 +35,7 @@ from voicebot.campaigns.placing import AMIPlacer
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
 from voicebot.dialogue.library import cached_library
+from voicebot.doctor import TelephonyHealth
 from voicebot.services.outbox import OutboxWorkers
 from voicebot.settings import Settings
 from voicebot.sla.callbacks import CallbackQueue
@@ -58,6 +59,7 @@ class Runtime:
     fastagi: FastAGIServer | None = None
     ami: AMIClient | None = None
     dialer: Dialer | None = None
+    health: TelephonyHealth | None = None  # doctor's report for /healthz and the web UI banner
 
 
 # --- builders: plain objects from settings and the parts they need -----------------------------------------
@@ -221,10 +223,12 @@ async def running_call_control(rt: Runtime) -> AsyncIterator[None]:
     MissedCallWatcher(rt.db, clock=rt.router.clock, callback_delay=rt.router.callback_delay).attach(rt.ami)
     rt.dialer = build_dialer(settings, rt.db, rt.ami, rt.voice)
     ami, dialer = rt.ami, rt.dialer
+    rt.health = health = TelephonyHealth(settings, ami)
     try:
         async with (
             background(lambda: connect_forever(ami, settings), "ami-connect"),
             background(dialer.run, "dialer"),
+            background(health.watch, "telephony-health"),
         ):
             try:
                 yield
@@ -270,11 +274,17 @@ class HTTPServer(uvicorn.Server):
         yield
 
     @classmethod
-    def for_app(cls, settings: Settings, db: Database, voice: VoiceEngine | None) -> HTTPServer:
+    def for_app(
+        cls,
+        settings: Settings,
+        db: Database,
+        voice: VoiceEngine | None,
+        health: TelephonyHealth | None = None,
+    ) -> HTTPServer:
         from voicebot.api.app import create_app
 
         config = uvicorn.Config(
-            create_app(settings, database=db, voice_engine=voice),
+            create_app(settings, database=db, voice_engine=voice, telephony_health=health),
             host=settings.http_host,
             port=settings.http_port,
             log_config=None,
@@ -300,7 +310,7 @@ async def serve(settings: Settings, *, http: bool = True, telephony: bool = True
         if not http:
             await stop.wait()
             return
-        server = HTTPServer.for_app(settings, db, rt.voice)
+        server = HTTPServer.for_app(settings, db, rt.voice, rt.health)
         http_task = asyncio.create_task(server.serve(), name="http")
         stopping = asyncio.create_task(stop.wait(), name="stop-signal")
         await asyncio.wait({http_task, stopping}, return_when=asyncio.FIRST_COMPLETED)

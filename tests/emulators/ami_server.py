@@ -13,9 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from voicebot.asterisk.modules import REQUIRES
 
 CRLF = "\r\n"
 BANNER = "Asterisk Call Manager/11.0.0"
@@ -27,6 +31,14 @@ HANGUP_CAUSES = {
     21: "Call Rejected",
     34: "Circuit/channel congestion",
 }
+DIALPLAN = Path(__file__).resolve().parents[2] / "telephony" / "extensions.conf"
+# `core show settings` lines of an Asterisk installed with the standard absolute paths.
+DIRECTORIES = {
+    "Configuration directory": "/etc/asterisk", "Module directory": "/usr/lib/asterisk/modules",
+    "Spool directory": "/var/spool/asterisk", "Log directory": "/var/log/asterisk",
+    "Run/Sockets directory": "/var/run/asterisk", "VarLib directory": "/var/lib/asterisk",
+    "Data directory": "/var/lib/asterisk",
+}  # fmt: skip
 # Hangup cause of the dialled leg for each OriginateResponse Reason the emulator can script.
 REASON_CAUSE = {1: 21, 3: 19, 5: 17, 8: 34}
 
@@ -91,6 +103,15 @@ class AMIServerEmulator:
             "core show version": ["Asterisk 22.10.1 built by emulator"]
         }
         self.global_vars: dict[str, str] = {}
+        # What the CLI commands over AMI see: loaded modules (default: all of the shipped modules.conf),
+        # dialplan contexts (default: those of telephony/extensions.conf), Asterisk's directories.
+        self.loaded_modules: set[str] = set(REQUIRES)
+        self.contexts: set[str] = set(re.findall(r"^\[([\w-]+)\]", DIALPLAN.read_text(), re.M)) - {
+            "general",
+            "globals",
+        }
+        self.directories: dict[str, str] = dict(DIRECTORIES)
+        self.command_permitted = True  # False: the AMI user has no `command` write class
         self.channels: dict[str, EmuChannel] = {}
         self.actions: list[list[tuple[str, str]]] = []  # every action received, for assertions
         self.stall_actions: set[str] = set()  # lower-case action names that never get a response
@@ -258,8 +279,18 @@ class AMIServerEmulator:
         session.send([("Response", "Success"), *head, ("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}")])
 
     def _action_command(self, session: _Session, fields: _Fields, head: list[tuple[str, str]]) -> None:
+        if not self.command_permitted:
+            session.send([("Response", "Error"), *head, ("Message", "Permission denied")])
+            return
         command = fields.get("Command")
         output = self.command_outputs.get(command)
+        if output is None:
+            cli = self._cli(command)
+            if cli is not None:
+                response = "Success" if cli[0] else "Error"  # CLI_FAILURE -> Response: Error, output kept
+                lines = [("Output", line) for line in cli[1]]
+                session.send([("Response", response), *head, ("Message", "Command output follows"), *lines])
+                return
         if output is None:
             missing = (
                 f"No such command '{command}' (type 'core show help {command}' for other possible commands)"
@@ -270,6 +301,31 @@ class AMIServerEmulator:
             return
         lines = [("Output", line) for line in output]
         session.send([("Response", "Success"), *head, ("Message", "Command output follows"), *lines])
+
+    def _cli(self, command: str) -> tuple[bool, list[str]] | None:
+        """The CLI commands `voicebot doctor` runs, formatted as main/cli.c, main/pbx.c, main/asterisk.c do."""
+        words = command.split()
+        if words[:3] == ["module", "show", "like"] and len(words) == 4:
+            names = sorted(name for name in self.loaded_modules if words[3].lower() in name.lower())
+            lines = [
+                f"{'Module':<30} {'Description':<40.40} {'Use Count':<10} {'Status':<11} {'Support Level':>13}"
+            ]
+            lines += [
+                f"{name + '.so':<30} {name:<40.40} {0:<10} {'Running':<11} {'core':>13}" for name in names
+            ]
+            return True, [*lines, f"{len(names)} modules loaded"]
+        if words[:2] == ["dialplan", "show"] and len(words) == 3:
+            context = words[2]
+            if context not in self.contexts:
+                return False, [f"There is no existence of '{context}' context"]
+            return True, [f"[ Context '{context}' created by 'pbx_config' ]",
+                          "  's' =>            1. NoOp()                                     [extensions.conf:1]",
+                          "", "-= 1 extension (1 priority) in 1 context. =-"]  # fmt: skip
+        if command == "core show settings":
+            lines = ["", "PBX Core settings", "-----------------", "  Version:                     22.10.1"]
+            lines += [f"  {name + ':':<29}{path}" for name, path in self.directories.items()]
+            return True, lines
+        return None
 
     def _action_getvar(self, session: _Session, fields: _Fields, head: list[tuple[str, str]]) -> None:
         name = fields.get("Variable")

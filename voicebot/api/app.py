@@ -86,10 +86,15 @@ def _mount_ui_and_voice(app: FastAPI) -> None:
 
 
 def create_app(
-    settings: Settings | None = None, *, database: Database | None = None, voice_engine: Any = None
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    voice_engine: Any = None,
+    telephony_health: Any = None,
 ) -> FastAPI:
     """`database` given: use it as is (`voicebot.runtime`, tests); otherwise open (and maybe start and
-    migrate) one. `voice_engine` runs the browser voice channel; without one it answers "unavailable"."""
+    migrate) one. `voice_engine` runs the browser voice channel; without one it answers "unavailable".
+    `telephony_health` (voicebot.doctor.TelephonyHealth): its problems show on /healthz and in the UI."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -110,6 +115,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.voice_engine = voice_engine
+    app.state.telephony_health = telephony_health
     if database is not None:  # usable without running the lifespan (tests with ASGITransport)
         app.state.db = database
     app.state.auth_limiter = FailureLimiter(settings.api_auth_max_failures, settings.api_auth_block_seconds)
@@ -141,8 +147,17 @@ def create_app(
                 status_code=503,
             )
         latency = round((time.perf_counter() - started) * 1000, 2)
-        return JSONResponse(
-            {"status": "ok", "version": __version__, "database": {"ok": True, "latency_ms": latency}}
-        )
+        body: dict[str, Any] = {
+            "status": "ok",
+            "version": __version__,
+            "database": {"ok": True, "latency_ms": latency},
+        }
+        health = request.app.state.telephony_health
+        if health is not None:
+            # 200 either way: the HTTP side is alive (container health), telephony says what is wrong.
+            body["telephony"] = health.as_dict()
+            if health.problems:
+                body["status"] = "degraded"
+        return JSONResponse(body)
 
     return app

@@ -10,6 +10,7 @@ from voicebot.cli import models as models_cli
 from voicebot.cli.common import run_with_database, setup
 from voicebot.cli.serve import serve
 from voicebot.cli.simulate import simulate
+from voicebot.cli.telephony import doctor
 
 app = typer.Typer(
     help="voicebot: virtual telephone operator for housing companies",
@@ -22,6 +23,7 @@ app.add_typer(imports_cli.app, name="import", help="Import the company's registr
 app.add_typer(models_cli.app, name="models", help="Speech models: list and download")
 app.command()(serve)
 app.command()(simulate)
+app.command()(doctor)
 
 
 @app.command("demo-data")

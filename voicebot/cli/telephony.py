@@ -35,3 +35,20 @@ def sounds(
     for path in written:
         typer.echo(str(path))
     typer.echo(f"{len(written)} sound files written with {engine.name}")
+
+
+def doctor() -> None:
+    """Check the telephony side: AMI, Asterisk modules and dialplan, ports, speech model, sounds, paths."""
+    import logging
+
+    from voicebot.doctor import diagnose
+
+    settings = setup(log_format="text")
+    logging.getLogger("voicebot.asterisk").setLevel(logging.WARNING)  # the report is the output
+    report = asyncio.run(diagnose(settings))
+    for problem in report.problems:
+        typer.echo(problem, err=True)
+    if report.problems:
+        typer.echo(f"{len(report.problems)} problem(s) in {report.checks} checks", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"ok: {report.checks} checks passed")

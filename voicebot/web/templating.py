@@ -62,11 +62,17 @@ templates.env.filters.update(
 )
 
 
+def _telephony_problems(request: Request) -> list[str]:
+    health = getattr(request.app.state, "telephony_health", None)
+    return health.problems if health is not None else []
+
+
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     settings = request.app.state.settings
     base = {
         "user": getattr(request.state, "web_user", None),
         "tz": settings.default_timezone,
         "company": settings.company_name,
+        "telephony_problems": _telephony_problems(request),
     }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)

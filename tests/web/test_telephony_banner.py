@@ -1,0 +1,49 @@
+"""The doctor's findings on /healthz and as a banner on every page (and on a running campaign)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.emulators.ami_server import AMIServerEmulator
+from tests.web.conftest import login
+from voicebot.asterisk.ami import AMIClient
+from voicebot.doctor import TelephonyHealth
+
+
+@pytest.fixture
+def health_slot(web_app) -> Iterator[None]:
+    yield
+    web_app.state.telephony_health = None
+
+
+async def test_healthz_and_banner_show_what_the_doctor_found(
+    client, keys, web_app, web_settings, health_slot
+):
+    async with AMIServerEmulator(secret="s") as asterisk:
+        asterisk.loaded_modules.discard("res_speech")
+        ami = AMIClient("127.0.0.1", asterisk.port, "voicebot", "s")
+        await ami.connect()
+        try:
+            health = TelephonyHealth(
+                web_settings.model_copy(update={"asterisk_sounds_dir": web_settings.data_dir}), ami
+            )
+            await health.refresh()
+        finally:
+            await ami.close()
+    assert "Asterisk: module res_speech is not loaded" in health.problems
+    web_app.state.telephony_health = health
+    body = (await client.get("/healthz")).json()
+    assert body["status"] == "degraded" and body["database"]["ok"] is True
+    assert "Asterisk: module res_speech is not loaded" in body["telephony"]["problems"]
+    await login(client, keys["admin"])
+    page = await client.get("/dashboard")
+    assert 'id="telephony-banner"' in page.text and "Телефония не готова" in page.text
+    assert "res_speech is not loaded" in page.text
+
+
+async def test_no_banner_when_telephony_is_well_or_not_run_here(client, keys, web_app, health_slot):
+    await login(client, keys["admin"])
+    assert 'id="telephony-banner"' not in (await client.get("/dashboard")).text
+    assert "telephony" not in (await client.get("/healthz")).json()
