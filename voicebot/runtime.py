@@ -35,7 +35,7 @@ from voicebot.campaigns.placing import AMIPlacer
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
 from voicebot.dialogue.library import cached_library
-from voicebot.doctor import TelephonyHealth
+from voicebot.services.doctor import TelephonyHealth
 from voicebot.services.outbox import OutboxWorkers
 from voicebot.settings import Settings
 from voicebot.sla.callbacks import CallbackQueue

@@ -13,7 +13,7 @@ import pytest
 
 from tests.emulators.ami_server import AMIServerEmulator
 from voicebot.asterisk.sounds import SOUND_FOLDER, tone, write_wav
-from voicebot.doctor import Dialplan, diagnose
+from voicebot.services.doctor import Dialplan, diagnose
 from voicebot.settings import Settings
 
 SECRET = "doctor-secret"

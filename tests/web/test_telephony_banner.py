@@ -9,7 +9,7 @@ import pytest
 from tests.emulators.ami_server import AMIServerEmulator
 from tests.web.conftest import login
 from voicebot.asterisk.ami import AMIClient
-from voicebot.doctor import TelephonyHealth
+from voicebot.services.doctor import TelephonyHealth
 
 
 @pytest.fixture

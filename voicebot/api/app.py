@@ -94,7 +94,7 @@ def create_app(
 ) -> FastAPI:
     """`database` given: use it as is (`voicebot.runtime`, tests); otherwise open (and maybe start and
     migrate) one. `voice_engine` runs the browser voice channel; without one it answers "unavailable".
-    `telephony_health` (voicebot.doctor.TelephonyHealth): its problems show on /healthz and in the UI."""
+    `telephony_health` (voicebot.services.doctor.TelephonyHealth): its problems show on /healthz and in the UI."""
     settings = settings or get_settings()
 
     @asynccontextmanager

@@ -41,7 +41,7 @@ def doctor() -> None:
     """Check the telephony side: AMI, Asterisk modules and dialplan, ports, speech model, sounds, paths."""
     import logging
 
-    from voicebot.doctor import diagnose
+    from voicebot.services.doctor import diagnose
 
     settings = setup(log_format="text")
     logging.getLogger("voicebot.asterisk").setLevel(logging.WARNING)  # the report is the output
