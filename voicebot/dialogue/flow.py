@@ -14,7 +14,11 @@ from typing import Any
 
 import yaml
 
-GLOBAL_INTENTS = ("operator", "repeat", "are_you_robot", "goodbye", "wait", "wrong_number", "callback_later")
+GLOBAL_INTENTS = (
+    "operator", "repeat", "are_you_robot", "goodbye", "wait", "wrong_number", "callback_later", "owner_changed",
+)  # fmt: skip
+# Steps every flow gets unless it defines its own (scenarios/common/steps.yml): the global turns' branches.
+COMMON_FLOW = "common"
 
 
 class FlowError(ValueError):
@@ -48,6 +52,7 @@ class Step:
     retries: int = 2
     on_fail: str | None = None
     on_silence: str | None = None
+    replay: bool = False  # on entry, first try the answer that led here before asking
 
     @property
     def listens(self) -> bool:
@@ -67,6 +72,7 @@ class Flow:
     outcome_action: str | None
     path: Path
     data: dict[str, Any]
+    global_turns: dict[str, str] = field(default_factory=dict)  # intent → step, at every step
 
     def step(self, name: str) -> Step:
         try:
@@ -112,7 +118,7 @@ def _prompt(raw: Any, key: str, where: str) -> Prompt:
 
 STEP_KEYS = {
     "say", "prompt", "action", "handler", "results", "next", "end", "expect", "dtmf", "date_preference",
-    "reprompt", "no_match", "retries", "on_fail", "on_silence", "barge_in", "asr_hints",
+    "reprompt", "no_match", "retries", "on_fail", "on_silence", "barge_in", "asr_hints", "replay",
 }  # fmt: skip
 
 
@@ -167,6 +173,7 @@ def _step(flow_name: str, name: str, raw: Any) -> Step:
         retries=int(raw.get("retries", 2)),
         on_fail=raw.get("on_fail"),
         on_silence=raw.get("on_silence"),
+        replay=bool(raw.get("replay", False)),
     )
     kinds = [bool(step.prompt), bool(step.action), step.end is not None]
     if sum(kinds) > 1:
@@ -200,6 +207,15 @@ def load_flow(folder: Path) -> Flow:
         str(k): _prompt(v, f"{name}.text.{k}", f"{name}: text {k!r}")
         for k, v in (raw.get("texts") or {}).items()
     }
+    steps = {str(k): _step(name, str(k), v) for k, v in steps_raw.items()}
+    common = folder.parent / COMMON_FLOW / "steps.yml"
+    if name != COMMON_FLOW and common.exists():
+        for key, step in _common_steps(common).items():
+            steps.setdefault(key, step)
+    global_turns = {str(k): str(v) for k, v in (raw.get("global") or {}).items()}
+    for intent, target in global_turns.items():
+        if target not in steps:
+            raise FlowError(f"{path}: global turn {intent!r} goes to unknown step {target!r}")
     return Flow(
         name=name,
         title=str(raw.get("title", name)),
@@ -207,9 +223,15 @@ def load_flow(folder: Path) -> Flow:
         outcomes=_tuple(raw.get("outcomes")),
         variables=_tuple(raw.get("variables")),
         start=start_map,
-        steps={str(k): _step(name, str(k), v) for k, v in steps_raw.items()},
+        steps=steps,
         texts=texts,
         outcome_action=raw.get("outcome_action"),
         path=path,
         data={k: v for k, v in raw.items() if k not in {"steps", "texts"}},
+        global_turns=global_turns,
     )
+
+
+def _common_steps(path: Path) -> dict[str, Step]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(k): _step(COMMON_FLOW, str(k), v) for k, v in (raw.get("steps") or {}).items()}

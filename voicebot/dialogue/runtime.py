@@ -140,6 +140,7 @@ class Dialogue:
             now=self.ctx.now,
             expected_intents=step.expect_intents if step else None,
             date_preference=step.date_preference if step else "future",  # type: ignore[arg-type]
+            expected_entities=step.expect_entities if step else None,
         )
 
     def _claims(self, step: Step, intent: str | None) -> bool:
@@ -152,6 +153,12 @@ class Dialogue:
         if step is None:
             return
         intent = parse.intent
+        target = self._scenario_global(step, intent)
+        if target is not None:
+            # «квартиру продали», «не согласна с долгом» at any step: the scenario's branch for it wins
+            # over whatever the step was asking, so no promise or SMS follows a dispute.
+            await self._enter(target)
+            return
         is_global = intent in GLOBAL_INTENTS and not self._claims(step, intent)
         # A human is always given at once; the softer global intents ("repeat", "wait", "goodbye"…) only
         # when the step cannot use the answer ("щас… ноль семь, двадцать три" answers, it does not ask to wait).
@@ -177,6 +184,34 @@ class Dialogue:
                 return name
         return None
 
+    def _scenario_global(self, step: Step, intent: str | None) -> str | None:
+        """The step a scenario's `global:` map sends this intent to, unless the step asks for it."""
+        targets = self.flow.global_turns
+        if intent is None or intent not in targets or self._claims(step, intent):
+            return None
+        target = targets[intent]
+        return None if target == step.name else target
+
+    async def _enter(self, name: str) -> None:
+        """Go to a step; a `replay` step first tries the answer just given («перезвоните завтра в три»)."""
+        step = self.flow.step(name)
+        parse = self.ctx.parse
+        if step.replay and step.handler and parse is not None and self._has_expected(step, parse):
+            self.awaiting = step
+            self.states[step.name] = _StepState()
+            for prompt in step.say:
+                self.ctx.say_prompt(prompt)
+            result = await self._handle(step)
+            if result is not None:
+                await self._after_action(step, result)
+                return
+            self.ctx.output = [u for u in self.ctx.output if not any(u.key == p.key for p in step.say)]
+        await self._run(name)
+
+    @staticmethod
+    def _has_expected(step: Step, parse: ParseResult) -> bool:
+        return any(e.entity in step.expect_entities and e.role != "rejected" for e in parse.entities)
+
     async def _global(self, intent: str, step: Step) -> bool:
         """Handle an intent every scenario shares; False when it does not apply here."""
         if intent == "repeat":
@@ -199,17 +234,24 @@ class Dialogue:
             self._say_common("goodbye")
             await self._finish(None)
             return True
+        if intent == "callback_later":
+            await self._enter("callback_later" if "callback_later" in self.flow.steps else "common_callback")
+            return True
         if self.ctx.call.direction != "outbound":
             return False
-        if intent == "wrong_number" and "wrong_number" in self.flow.outcomes:
+        if intent == "wrong_number":
             await self.ctx.store.add_do_not_call(self.ctx, "wrong_number")
             self._say_common("wrong_number")
-            self.ctx.end("wrong_number")
+            await self._finish(self._outcome_or("wrong_number", "refused", "visit_declined"))
             return True
-        if intent == "callback_later" and "callback_later" in self.flow.steps:
-            await self._run("callback_later")
+        if intent == "owner_changed" and "common_owner_changed" in self.flow.steps:
+            await self._enter("common_owner_changed")
             return True
         return False
+
+    def _outcome_or(self, *codes: str) -> str | None:
+        """The first of these outcome codes the scenario declares (None: its outcome action decides)."""
+        return next((code for code in codes if code in self.flow.outcomes), None)
 
     async def _on_silence(self) -> None:
         step = self.awaiting
@@ -296,7 +338,7 @@ class Dialogue:
         elif following == step.name:
             self._listen_again(step)
         else:
-            await self._run(following)
+            await self._enter(following)
 
     def _next_for(self, step: Step, result: str | None) -> str | None:
         if result is None:

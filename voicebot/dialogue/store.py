@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from voicebot.db.models import (
@@ -300,6 +300,14 @@ class DialogueStore:
                 "promised_date": promised.isoformat(),
             },
         )
+
+    async def withdraw_promises(self, ctx: DialogueContext) -> None:
+        """A dispute or a change of owner after a promise: the promise of this call no longer stands."""
+        if not ctx.records["promises"]:
+            return
+        async with self.db.transaction() as s:
+            await s.execute(delete(Promise).where(Promise.call_id == ctx.call.call_id))
+        ctx.records["promises"].clear()
 
     async def next_ticket_number(self) -> str:
         async with self.db.transaction() as s:

@@ -28,6 +28,7 @@ class NLU(Protocol):
         now: datetime,
         expected_intents: Collection[str] | None = None,
         date_preference: Literal["future", "past"] = "future",
+        expected_entities: Collection[str] | None = None,
     ) -> ParseResult: ...
 
 

@@ -14,7 +14,8 @@ from voicebot.nlu.context import Context
 from voicebot.nlu.normalize import FILLERS, Token, parses
 from voicebot.nlu.numerals import Group, is_numeral, ordinal_value
 
-_STREET_TYPES = {"улица": None, "ул": None, "проспект": "проспект", "переулок": "переулок",
+_STREET_TYPES = {"улица": None, "ул": None, "проспект": "проспект", "пр": "проспект", "просп": "проспект",
+                 "пер": "переулок", "б": "бульвар", "бул": "бульвар", "наб": "набережная", "ш": "шоссе", "переулок": "переулок",
                  "бульвар": "бульвар", "шоссе": "шоссе", "проезд": "проезд", "площадь": "площадь",
                  "набережная": "набережная", "микрорайон": "микрорайон"}  # fmt: skip
 _PART_KEYWORDS = {"дом": "house", "д": "house", "корпус": "building", "корп": "building",
@@ -110,12 +111,18 @@ def extract(ctx: Context) -> None:
     for i in range(len(ctx.tokens)):
         if not ctx.free(i) or i in span:
             continue
-        found = _part_at(ctx, i) or _street_at(ctx, i)
+        found = _part_at(ctx, i) or _street_at(ctx, i) or _house_then_street(ctx, i)
         if found is None:
             continue
         values, first, last = found
-        parts.update(values)
+        for key, value in values.items():
+            parts.setdefault(key, value)  # the first house said is the house; «дом» twice is a repeat
         span.extend(range(first, last + 1))
+    if "street" not in parts and (parts or "address" in ctx.expected_entities):
+        found = _loose_street(ctx, span, strict=not parts)
+        if found is not None:
+            parts["street"] = _street_name(ctx.tokens[found])
+            span.append(found)
     if not parts:
         return
     address = {k: parts.get(k) for k in ("street", "house", "building", "entrance", "floor", "flat")}
@@ -165,6 +172,8 @@ def _part_at(ctx: Context, i: int) -> tuple[dict[str, Any], int, int] | None:
         if ordinal is not None:
             value, first, last = ordinal
             return {part: value}, first, last
+    elif part == "flat" and ctx.free(i - 1) and ordinal_value(ctx.tokens[i - 1]) is not None:
+        return {part: str(ordinal_value(ctx.tokens[i - 1]))}, i - 1, i  # «девятнадцатая квартира»
     lettered = _lettered_number(ctx, i + 1)
     if lettered is not None and part not in _INT_PARTS:
         return {part: lettered}, i, i + 1
@@ -175,6 +184,47 @@ def _part_at(ctx: Context, i: int) -> tuple[dict[str, Any], int, int] | None:
         return {part: int(group.value)}, i, group.last
     text, last = _number_text(ctx, group)
     return {part: text}, i, last
+
+
+def _house_then_street(ctx: Context, i: int) -> tuple[dict[str, Any], int, int] | None:
+    """«двадцать шесть, Ленина», «двенадцать по Садовой»: the number first, the street right after it."""
+    house = _group_after(ctx, i)
+    if house is None or house.first != i or not _plausible_house(house):
+        return None
+    j = house.last + 1
+    if ctx.text_at(j) in ("по", "на") and ctx.free(j):
+        j += 1
+    if j >= len(ctx.tokens) or not ctx.free(j) or not _street_candidate(ctx.tokens[j]):
+        return None
+    context = "address" in ctx.expected_entities or bool(_ADDRESS_CONTEXT & {t.lemma for t in ctx.tokens})
+    if not (context or _street_like(ctx.tokens[j], loose=False)):
+        return None
+    text, _ = _number_text(ctx, house)
+    return {"street": _street_name(ctx.tokens[j]), "house": text}, i, j
+
+
+def _street_candidate(tok: Token) -> bool:
+    return (
+        tok.text.isalpha()
+        and len(tok.text) >= 3
+        and tok.lemma not in _NOT_STREETS
+        and tok.lemma not in _PART_KEYWORDS
+        and not is_numeral(tok)
+        and _street_like(tok, loose=True)
+    )
+
+
+def _loose_street(ctx: Context, span: list[int], *, strict: bool) -> int | None:
+    """A street name said apart from its numbers («дом пять корпус два, Кирова»)."""
+    for i, tok in enumerate(ctx.tokens):
+        if not ctx.free(i) or i in span or not _street_candidate(tok):
+            continue
+        if _is_name(tok) and _has_tag(ctx.tokens[i + 1], "Patr") if i + 1 < len(ctx.tokens) else False:
+            continue  # «Петрова Галина Ивановна» is a person
+        if strict and not _street_like(tok, loose=False):
+            continue
+        return i
+    return None
 
 
 def _ordinal_near(ctx: Context, i: int) -> tuple[int, int, int] | None:
@@ -191,6 +241,14 @@ def _street_at(ctx: Context, i: int) -> tuple[dict[str, Any], int, int] | None:
     tok = ctx.tokens[i]
     if tok.lemma in _STREET_TYPES or tok.text in _STREET_TYPES:
         return _after_street_type(ctx, i)
+    kind = _STREET_TYPES.get(ctx.lemma_at(i + 1)) or _STREET_TYPES.get(ctx.text_at(i + 1))
+    if kind and len(ctx.text_at(i + 1)) > 2 and _is_adjective(tok):
+        values: dict[str, Any] = {"street": f"{_adjective_for(tok, kind)} {kind}"}  # «Ленинский проспект»
+        house = _group_after(ctx, i + 2)
+        last = i + 1
+        if house is not None and house.first == i + 2 and _plausible_house(house):
+            values["house"], last = _number_text(ctx, house)
+        return values, i, last
     if not tok.text.isalpha() or len(tok.text) < 3 or tok.lemma in _NOT_STREETS or is_numeral(tok):
         return None
     prep = ctx.text_at(i - 1) in ("на", "по")
@@ -241,6 +299,21 @@ def _lettered_number(ctx: Context, j: int) -> str | None:
 
 def _plausible_house(group: Group) -> bool:
     return not group.has_scale and not group.is_zero and group.fraction is None and 0 < group.value < 1000
+
+
+def _is_adjective(tok: Token) -> bool:
+    return any("ADJF" in p.tag and "Apro" not in p.tag for p in parses(tok.text)[:2])
+
+
+def _adjective_for(tok: Token, kind: str) -> str:
+    """The adjective agreeing with the street type as on signs: «Ленинский проспект», «Новая улица»."""
+    gender = {"набережная": "femn", "площадь": "femn", "шоссе": "neut"}.get(kind, "masc")
+    for p in parses(tok.text)[:3]:
+        if "ADJF" in p.tag:
+            form = p.inflect({"nomn", gender, "sing"})
+            if form is not None:
+                return form.word.replace("ё", "е").capitalize()
+    return tok.text.capitalize()
 
 
 def _has_tag(tok: Token, tag: str) -> bool:

@@ -19,6 +19,8 @@ class Context:
     tokens: list[Token]
     now: datetime
     date_preference: DatePreference = "future"
+    # Entity types the dialogue step asks for: they make the parsers read ambiguous words their way.
+    expected_entities: frozenset[str] = frozenset()
     used: set[int] = field(default_factory=set)  # token indices already inside an entity
     entities: list[Entity] = field(default_factory=list)
     runs: list[list[Group]] = field(default_factory=list)  # spoken numbers, filled by numbers.build_runs

@@ -141,6 +141,14 @@ def _approx_month(ctx: Context, i: int) -> int | None:
     if nxt is None:
         return None
     today = _today(ctx)
+    if nxt.lemma == "неделя":
+        # «до конца недели» → this Sunday, «в начале недели» → next Monday, «в середине» → Wednesday
+        weekday = {"start": 0, "middle": 2, "end": 6}[part]
+        delta = (weekday - today.weekday()) % 7
+        if part == "start" and delta == 0:
+            delta = 7
+        first = i - 1 if ctx.text_at(i - 1) in ("в", "к", "до") else i
+        return _emit(ctx, today + dt.timedelta(days=delta), first, i + 1, role="approx")
     if nxt.lemma == "месяц":
         year, month = today.year, today.month
     else:
@@ -168,14 +176,15 @@ def _bare_month(ctx: Context, i: int) -> int | None:
 def _day_number(ctx: Context, i: int) -> tuple[int, int] | None:
     """The day said at tokens[i]: «двадцать пятого», «второго», «20-го», «15»; returns (day, last index)."""
     tok = ctx.tokens[i]
+    dative = ctx.text_at(i - 1) in ("к", "по")  # «к первому числу», «к десятому декабря»
     if tok.text in TENS and tok.text in ("двадцать", "тридцать"):
         nxt = ctx.tokens[i + 1] if i + 1 < len(ctx.tokens) else None
         unit = ordinal_value(nxt) if nxt is not None else None
-        if unit is not None and 1 <= unit <= 9 and _looks_like_day_form(nxt.text):
+        if unit is not None and 1 <= unit <= 9 and _looks_like_day_form(nxt.text, dative=dative):
             return TENS[tok.text] + unit, i + 1
         return None
     value = ordinal_value(tok)
-    if value is not None and 1 <= value <= 31 and _looks_like_day_form(tok.text):
+    if value is not None and 1 <= value <= 31 and _looks_like_day_form(tok.text, dative=dative):
         return value, i
     if tok.is_digit and tok.text.isdigit() and 1 <= int(tok.text) <= 31:
         if ctx.text_at(i + 1) in ("го", "е", "ое") and ctx.tokens[i + 1].sep == "-":
@@ -185,8 +194,8 @@ def _day_number(ctx: Context, i: int) -> tuple[int, int] | None:
     return None
 
 
-def _looks_like_day_form(word: str) -> bool:
-    return word.endswith(("ого", "ое", "ье", "его"))
+def _looks_like_day_form(word: str, *, dative: bool = False) -> bool:
+    return word.endswith(("ого", "ое", "ье", "его")) or dative and word.endswith(("ому", "ему"))
 
 
 def _day_of_month(ctx: Context, i: int) -> int | None:

@@ -87,11 +87,16 @@ class EmbeddedNLU:
         now: datetime,
         expected_intents: Collection[str] | None = None,
         date_preference: DatePreference = "future",
+        expected_entities: Collection[str] | None = None,
     ) -> ParseResult:
         if self._model is None:
             await asyncio.to_thread(self.warm_up)
         return self.parse_sync(
-            text, now=now, expected_intents=expected_intents, date_preference=date_preference
+            text,
+            now=now,
+            expected_intents=expected_intents,
+            date_preference=date_preference,
+            expected_entities=expected_entities,
         )
 
     def parse_sync(
@@ -101,15 +106,21 @@ class EmbeddedNLU:
         now: datetime,
         expected_intents: Collection[str] | None = None,
         date_preference: DatePreference = "future",
+        expected_entities: Collection[str] | None = None,
     ) -> ParseResult:
         if not isinstance(text, str):
             raise TypeError("text must be a string")
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware (the resident's local time)")
         tokens = tokenize(text)
-        entities = extract_entities(text, tokens, now=now, date_preference=date_preference)
+        entities = extract_entities(
+            text, tokens, now=now, date_preference=date_preference, expected_entities=expected_entities or ()
+        )
         if not tokens:
             return ParseResult(text, None, 0.0, entities, [])
+        short = short_answer(tokens)
+        if short is not None:
+            return ParseResult(text, short, 1.0, entities, [(short, 1.0)])
         ranking = self.model.predict(classifier_doc(tokens, entities))
         ranking = rerank(ranking, expected_intents)
         intent, confidence = ranking[0]
@@ -120,6 +131,21 @@ class EmbeddedNLU:
         if chosen == "report_problem" and not any(e.entity == "problem" for e in entities):
             entities = [*entities, Entity("problem", "other", 0, len(text), text)]
         return ParseResult(text, chosen, confidence, entities, ranking[:_TOP])
+
+
+# Replies too short for the classifier to weigh, whose meaning does not depend on the step: «я», «ну я»,
+# «он самый» to «Вы — Иван Петрович?» confirm identity (never a wrong number).
+_SELF_WORDS = frozenset({"я", "самый", "самая", "слушаю", "слушать"})
+_SHORT_AFFIRM_WORDS = _SELF_WORDS | frozenset(
+    {"да", "ну", "ага", "угу", "это", "он", "она", "вас", "так", "а", "и", "есть", "точно", "говорите"}
+)
+
+
+def short_answer(tokens: list[Token]) -> str | None:
+    words = [t.text for t in tokens]
+    if len(words) <= 5 and set(words) <= _SHORT_AFFIRM_WORDS and set(words) & _SELF_WORDS:
+        return "affirm"
+    return None
 
 
 def rerank(ranking: list[tuple[str, float]], expected: Collection[str] | None) -> list[tuple[str, float]]:

@@ -122,6 +122,7 @@ def evaluate(nlu: EmbeddedNLU, path: Path) -> Report:
             now=now,
             expected_intents=case.get("expected_intents"),
             date_preference=case.get("date_preference", "future"),
+            expected_entities=case.get("expected_entities"),
         )
         report.outcomes.append(
             CaseOutcome(

@@ -6,6 +6,7 @@ take whole spoken numbers, and only what is left becomes a plain `number`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from voicebot.nlu import address, dates, lexicon, numbers, person, problems, scores, times
@@ -18,9 +19,20 @@ DEMOTED_ROLES = frozenset({"fraction", "rejected", "part_of_day"})
 
 
 def extract_entities(
-    text: str, tokens: list[Token], *, now: datetime, date_preference: DatePreference = "future"
+    text: str,
+    tokens: list[Token],
+    *,
+    now: datetime,
+    date_preference: DatePreference = "future",
+    expected_entities: Collection[str] = (),
 ) -> list[Entity]:
-    ctx = Context(text=text, tokens=tokens, now=now, date_preference=date_preference)
+    ctx = Context(
+        text=text,
+        tokens=tokens,
+        now=now,
+        date_preference=date_preference,
+        expected_entities=frozenset(expected_entities),
+    )
     scores.hide_scale_mentions(ctx)
     dates.extract(ctx)
     times.extract(ctx)

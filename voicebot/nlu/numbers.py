@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from voicebot.nlu.context import Context
 from voicebot.nlu.normalize import FILLERS, parses
-from voicebot.nlu.numerals import FRACTION_DENOMINATORS, Group, is_numeral, read_group
+from voicebot.nlu.numerals import FRACTION_DENOMINATORS, SCALES, Group, is_numeral, is_scale, read_group
 
 _SKIP = FILLERS | {"э", "ээ"}
 _DIGITS_CONTEXT = frozenset({"номер", "счет", "лицевой", "заявка", "телефон", "код", "лс", "договор"})
@@ -64,6 +64,14 @@ def _read_fraction(ctx: Context, group: Group) -> None:
     j = group.last + 1
     word = ctx.text_at(j)
     if word == "с" and ctx.text_at(j + 1) == "половиной":
+        scale = ctx.tokens[j + 2] if j + 2 < len(ctx.tokens) and ctx.free(j + 2) else None
+        if scale is not None and is_scale(scale) and not group.has_scale:
+            # «три с половиной тысячи» → 3500: the half belongs to the scale word after it
+            size = SCALES.get(scale.lemma) or 1000
+            group.scale_total, group.current = group.current * size + size // 2, 0
+            group.has_scale = True
+            group.tail = ctx.tokens[j : j + 3]
+            return
         group.fraction = Decimal("0.5")
         group.tail = ctx.tokens[j : j + 2]
         return
@@ -73,6 +81,11 @@ def _read_fraction(ctx: Context, group: Group) -> None:
         if part is not None and denom is not None and not part.has_scale:
             group.fraction = Decimal(int(part.value)) / denom
             group.tail = ctx.tokens[j : part.last + 2]
+        elif part is not None and _is_spoken_decimal(ctx, group, part):
+            # «сто двадцать пять и три» read off a meter: the part after «и» is the decimal tail
+            digits = part.digit_string()
+            group.fraction = Decimal(int(digits)) / (10 ** len(digits))
+            group.tail = ctx.tokens[j : part.last + 1]
         return
     if word in ("целых", "целая", "запятая", "точка"):
         digits, last = _dictated_digits(ctx, j + 1)
@@ -84,6 +97,16 @@ def _read_fraction(ctx: Context, group: Group) -> None:
         else:
             group.fraction = Decimal(int(digits)) / (10 ** len(digits))
         group.tail = ctx.tokens[j : last + 1]
+
+
+def _is_spoken_decimal(ctx: Context, group: Group, part: Group) -> bool:
+    """«X и Y» with a short Y closing the utterance (or the sentence) and no unit after it."""
+    if group.has_scale or group.value < 10 or part.has_scale or part.written or not 0 < part.value < 100:
+        return False
+    if part.is_zero or not isinstance(part.value, int):
+        return False
+    after = ctx.tokens[part.last + 1] if part.last + 1 < len(ctx.tokens) else None
+    return after is None or after.sep in (".", "…", ",")
 
 
 def _dictated_digits(ctx: Context, i: int) -> tuple[str, int]:
@@ -120,8 +143,10 @@ def _is_confirmation(before: Group, after: Group) -> bool:
 
 
 def extract_money(ctx: Context) -> None:
-    money_context = bool(_MONEY_VERBS & {t.lemma for t in ctx.tokens}) or any(
-        t.lemma in ("рубль", "руб") for t in ctx.tokens
+    money_context = (
+        "money" in ctx.expected_entities
+        or bool(_MONEY_VERBS & {t.lemma for t in ctx.tokens})
+        or any(t.lemma in ("рубль", "руб", "копейка") for t in ctx.tokens)
     )
     for run in ctx.runs:
         k = 0
@@ -150,7 +175,11 @@ def _money_at(ctx: Context, run: list[Group], k: int, money_context: bool) -> in
         else:
             colloquial = False
     after_lemma = ctx.lemma_at(last + 1)
-    if after_lemma in ("рубль", "руб", "р"):
+    if after_lemma in ("рубль", "руб", "р") and _with_kopecks_word(ctx, last + 1):
+        last += 3  # «тысяча двести рублей с копейками»: the kopecks are not said, the roubles are
+    elif _with_kopecks_word(ctx, last):
+        last += 2  # «тысяча двести с копейками»
+    elif after_lemma in ("рубль", "руб", "р"):
         last += 1
         kop = read_group(ctx.tokens, last + 1)
         if kop is not None and ctx.lemma_at(kop.last + 1) == "копейка" and kop.value < 100:
@@ -166,6 +195,10 @@ def _money_at(ctx: Context, run: list[Group], k: int, money_context: bool) -> in
     for g in run[k : k + used]:
         g.consumed = True
     return used
+
+
+def _with_kopecks_word(ctx: Context, i: int) -> bool:
+    return ctx.text_at(i + 1) == "с" and ctx.lemma_at(i + 2) in ("копейка", "копеечка", "хвостик")
 
 
 def _near_money_word(ctx: Context, group: Group) -> bool:

@@ -38,7 +38,11 @@ ORDINALS = {
 FRACTION_DENOMINATORS = {"десятый": 10, "сотый": 100, "тысячный": 1000}
 # Surface forms pymorphy3 does not lemmatise to the cardinal (colloquial or ambiguous).
 _SURFACE = {"одна": 1, "одну": 1, "одной": 1, "две": 2, "двух": 2, "трех": 3, "сорока": 40, "ста": 100, "тыщ": 1000,
-            "тыщи": 1000, "тыща": 1000, "тыщу": 1000, "полста": 50}  # fmt: skip
+            "тыщи": 1000, "тыща": 1000, "тыщу": 1000, "полста": 50, "полсотни": 50, "полтыщи": 500,
+            "полтысячи": 500, "полтыщщи": 500, "тыщь": 1000, "тыщах": 1000, "тыщей": 1000,
+            "пятихатка": 500}  # fmt: skip
+# «полтора/полторы» are one and a half: only before a scale («полторы тысячи» → 1500).
+HALF_WORDS = frozenset({"полтора", "полторы", "полутора"})
 
 CARDINALS = {**UNITS, **TEENS, **TENS, **HUNDREDS}
 
@@ -55,7 +59,7 @@ def cardinal_value(tok: Token) -> int | None:
 
 
 def is_scale(tok: Token) -> bool:
-    return tok.lemma in SCALES or tok.text in ("тыщ", "тыщи", "тыща", "тыщу")
+    return tok.lemma in SCALES or tok.text in ("тыщ", "тыщи", "тыща", "тыщу", "тыщь", "тыщах", "тыщей")
 
 
 def ordinal_value(tok: Token) -> int | None:
@@ -65,7 +69,7 @@ def ordinal_value(tok: Token) -> int | None:
 def is_numeral(tok: Token) -> bool:
     if tok.is_digit:
         return tok.text[-1].isdigit()  # «15а» is a house number, not a quantity
-    return cardinal_value(tok) is not None
+    return cardinal_value(tok) is not None or tok.text in HALF_WORDS
 
 
 def digit_token_value(tok: Token) -> int | Decimal | None:
@@ -97,10 +101,13 @@ class Group:
     fraction: Decimal | None = None
     consumed: bool = False  # taken by a more specific entity (money, address, digits, ...)
     tail: list[Token] = field(default_factory=list)  # tokens of a spoken fraction («и пять десятых»)
+    half: bool = False  # «полторы», «… с половиной» waiting for its scale word
 
     @property
     def value(self) -> int | Decimal:
         whole = self.scale_total + self.current
+        if self.half:
+            return whole + Decimal("0.5")
         return whole + self.fraction if self.fraction is not None else whole
 
     @property
@@ -130,6 +137,10 @@ class Group:
             return False
         if not self.tokens:
             return True
+        if self.half and self.tokens[-1].text in HALF_WORDS:
+            return is_scale(tok)
+        if tok.text in HALF_WORDS:
+            return False
         if is_scale(tok):
             return not self.has_scale and (self.current > 0)
         value = cardinal_value(tok)
@@ -152,8 +163,14 @@ class Group:
                 self.current = int(value)
             self.words.append(self.current)
             return
+        if tok.text in HALF_WORDS:
+            self.current, self.half = 1, True
+            self.words.append(1)
+            return
         if is_scale(tok):
-            self.scale_total = (self.current or 1) * (SCALES.get(tok.lemma) or 1000)
+            scale = SCALES.get(tok.lemma) or 1000
+            self.scale_total = (self.current or 1) * scale + (scale // 2 if self.half else 0)
+            self.half = False
             self.current = 0
             self.has_scale = True
             self.has_hundreds = self.has_tens = self.has_units = False

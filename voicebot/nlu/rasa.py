@@ -48,10 +48,16 @@ class RasaNLU:
         now: datetime,
         expected_intents: Collection[str] | None = None,
         date_preference: DatePreference = "future",
+        expected_entities: Collection[str] | None = None,
     ) -> ParseResult:
         payload = await self._post(text)
         return self.to_result(
-            text, payload, now=now, expected_intents=expected_intents, date_preference=date_preference
+            text,
+            payload,
+            now=now,
+            expected_intents=expected_intents,
+            date_preference=date_preference,
+            expected_entities=expected_entities,
         )
 
     async def _post(self, text: str) -> dict[str, Any]:
@@ -82,6 +88,7 @@ class RasaNLU:
         now: datetime,
         expected_intents: Collection[str] | None = None,
         date_preference: DatePreference = "future",
+        expected_entities: Collection[str] | None = None,
     ) -> ParseResult:
         """Map Rasa's documented response onto ParseResult, topping entities up with ours."""
         ranking = _ranking(payload)
@@ -90,7 +97,13 @@ class RasaNLU:
         limit = self.threshold * (0.6 if expected_intents and intent in expected_intents else 1.0)
         theirs = [e for e in (_entity(text, raw) for raw in payload.get("entities") or []) if e is not None]
         returned = {e.entity for e in theirs}
-        ours = extract_entities(text, tokenize(text), now=now, date_preference=date_preference)
+        ours = extract_entities(
+            text,
+            tokenize(text),
+            now=now,
+            date_preference=date_preference,
+            expected_entities=expected_entities or (),
+        )
         merged = order_entities(theirs + [e for e in ours if e.entity not in returned])
         return ParseResult(text, intent if confidence >= limit else None, confidence, merged, ranking[:5])
 

@@ -86,10 +86,21 @@ def _in_range(ctx: Context, numbers: list[Entity], k: int) -> bool:
 def hide_scale_mentions(ctx: Context) -> None:
     """«от нуля до десяти» names the scale, it is not an answer: hide it from the number extractors."""
     for i, tok in enumerate(ctx.tokens):
+        if tok.text == "из" and i > 0 and _scale_end(ctx, i + 1):
+            # «шесть из десяти», «восемь из 10 возможных»: the second number is the scale
+            last = i + 2 if ctx.lemma_at(i + 2) in ("возможный", "балл") else i + 1
+            ctx.used.update(range(i, last + 1))
+            continue
         if tok.text == "от" and ctx.text_at(i + 2) == "до" and cardinal_value(ctx.tokens[i + 1]) in (0, 1):
             end = ctx.tokens[i + 3] if i + 3 < len(ctx.tokens) else None
             if end is not None and cardinal_value(end) in (5, 10):
                 ctx.used.update(range(i, i + 4))
+
+
+def _scale_end(ctx: Context, i: int) -> bool:
+    return 0 <= i < len(ctx.tokens) and (
+        ctx.tokens[i].text in ("10", "5", "десяти", "пяти", "десятки")
+    )
 
 
 _DURATION_UNITS = frozenset(

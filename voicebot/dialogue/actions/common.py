@@ -72,4 +72,17 @@ async def callback_time(ctx: DialogueContext) -> str | None:
         )
     await ctx.store.create_callback(ctx, allowed, reason="requested")
     ctx.slots["callback_at"] = allowed
+    if "callback_requested" in ctx.flow.outcomes:
+        ctx.outcome = "callback_requested"
     return "scheduled" if allowed == requested else "adjusted"
+
+
+@action("note_owner_changed", results=("done",))
+async def note_owner_changed(ctx: DialogueContext) -> str:
+    """«Я там больше не живу» on any outbound call: a task to update the contact; nothing more is asked."""
+    await ctx.store.create_task(
+        ctx,
+        "owner_update",
+        {"account": ctx.call.variables.get("account"), "phone": ctx.call.phone, "said": ctx.text},
+    )
+    return "done"

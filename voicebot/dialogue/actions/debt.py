@@ -117,6 +117,7 @@ async def verify_wrong_number(ctx: DialogueContext) -> str | None:
 
 @action("mark_wrong_number", results=("done",))
 async def mark_wrong_number(ctx: DialogueContext) -> str:
+    await ctx.store.withdraw_promises(ctx)
     await ctx.store.add_do_not_call(ctx, "wrong_number")
     await ctx.store.create_task(
         ctx, "contact_invalid", {"phone": ctx.call.phone, "account": ctx.call.variables.get("account")}
@@ -199,6 +200,7 @@ async def paid_details(ctx: DialogueContext) -> str | None:
 
 @action("owner_changed_date", results=("saved",), provides=("sold_phrase",))
 async def owner_changed_date(ctx: DialogueContext) -> str:
+    await ctx.store.withdraw_promises(ctx)
     entities = ctx.entities("date")
     phrase = entities[-1].text if entities else ""
     ctx.slots["sold_phrase"] = _sold_phrase(phrase)
@@ -228,6 +230,7 @@ def _sold_phrase(phrase: str) -> str:
 
 @action("debt_dispute", results=("done",))
 async def debt_dispute(ctx: DialogueContext) -> str:
+    await ctx.store.withdraw_promises(ctx)
     await ctx.store.create_task(
         ctx, "debt_dispute", {"account": ctx.slots.get("account_number"), "said": ctx.text}
     )
@@ -236,7 +239,7 @@ async def debt_dispute(ctx: DialogueContext) -> str:
 
 @action("sms_offer", results=("sent", "declined"))
 async def sms_offer(ctx: DialogueContext) -> str | None:
-    if ctx.intent in ("affirm", "thanks") or ctx.said("давайте", "отправ", "пришлите", "да"):
+    if ctx.intent in ("affirm", "thanks") or ctx.said("давайте", "отправ", "пришлите") or ctx.text.lower().startswith("да"):
         await ctx.store.create_task(
             ctx,
             "sms",
