@@ -7,6 +7,7 @@ in step, so a new field must be documented there.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -65,6 +66,13 @@ class Settings(BaseSettings):
     )
     nlu_threshold: float = Field(
         default=0.45, description="Intent confidence below this is 'not understood'."
+    )
+    nlu_cache_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Where the trained intent classifier is kept, keyed by a hash of the training data. "
+            "Empty: $XDG_CACHE_HOME/voicebot/nlu (~/.cache/voicebot/nlu)."
+        ),
     )
 
     # --- telephony -----------------------------------------------------------------------------
@@ -260,6 +268,13 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+    @property
+    def nlu_cache_path(self) -> Path:
+        if self.nlu_cache_dir is not None:
+            return self.nlu_cache_dir
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        return (Path(xdg) if xdg else Path.home() / ".cache") / "voicebot" / "nlu"
 
 
 @lru_cache

@@ -43,4 +43,6 @@ def create_nlu(settings: Settings | None = None) -> NLU:
         return RasaNLU(settings.rasa_url)
     from voicebot.nlu.embedded import EmbeddedNLU
 
-    return EmbeddedNLU(settings.scenarios_dir, cache_dir=settings.cache_dir, threshold=settings.nlu_threshold)
+    return EmbeddedNLU(
+        settings.scenarios_dir, cache_dir=settings.nlu_cache_path, threshold=settings.nlu_threshold
+    )

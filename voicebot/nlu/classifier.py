@@ -1,28 +1,34 @@
 """Intent classifier: TF-IDF over lemmas (with entity placeholders) and character n-grams, then a
 multinomial logistic regression, whose probabilities are the confidences.
 
-Trained in about a second from the scenarios' examples and cached on disk keyed by a hash of them.
+scikit-learn trains it (a few seconds, once per version of the training data); what is cached on disk,
+keyed by a hash of the examples, is only the vocabularies and weights, and `predict` runs on numpy
+alone — so a process that parses never imports scikit-learn (seconds of start-up on a busy machine).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import pickle
+import re
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import sklearn
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
-from threadpoolctl import threadpool_limits
 
-from voicebot.nlu.training_data import Example, fingerprint
+from voicebot.nlu.training_data import Example
 
 log = logging.getLogger(__name__)
-MODEL_VERSION = "intent-lr-3"
+MODEL_VERSION = "intent-lr-4"
+_CHAR_NGRAMS = (2, 5)
+_C = 20.0
+_SPACES = re.compile(r"\s\s+")
 
 
 def _lemma_part(doc: str) -> str:
@@ -33,49 +39,114 @@ def _surface_part(doc: str) -> str:
     return doc.split("\t", 1)[-1]
 
 
-def _build_pipeline() -> Pipeline:
-    features = FeatureUnion(
-        [
-            (
-                "lemmas",
-                TfidfVectorizer(
-                    preprocessor=_lemma_part, ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"\S+"
-                ),
-            ),
-            (
-                "chars",
-                TfidfVectorizer(
-                    preprocessor=_surface_part, analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True
-                ),
-            ),
-        ]
-    )
-    return Pipeline([("features", features), ("model", LogisticRegression(C=20.0, max_iter=3000))])
+def lemma_terms(doc: str) -> list[str]:
+    """Word uni- and bigrams of the lemma part, as scikit-learn's word analyzer makes them."""
+    words = re.findall(r"\S+", _lemma_part(doc))
+    terms = list(words)
+    terms += [" ".join(words[k : k + 2]) for k in range(len(words) - 1)]
+    return terms
+
+
+def char_terms(doc: str) -> list[str]:
+    """Character n-grams inside word boundaries, as scikit-learn's "char_wb" analyzer makes them."""
+    terms: list[str] = []
+    low, high = _CHAR_NGRAMS
+    for word in _SPACES.sub(" ", _surface_part(doc)).split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            offset = 0
+            terms.append(padded[offset : offset + n])
+            while offset + n < len(padded):
+                offset += 1
+                terms.append(padded[offset : offset + n])
+            if offset == 0:
+                break
+    return terms
 
 
 @dataclass
 class IntentClassifier:
-    pipeline: Pipeline
+    """Vocabularies, idf weights and the regression's coefficients: all `predict` needs."""
+
     labels: list[str]
+    lemma_vocab: dict[str, int]
+    lemma_idf: np.ndarray
+    char_vocab: dict[str, int]
+    char_idf: np.ndarray
+    coef: np.ndarray  # classes × (lemma features + char features)
+    intercept: np.ndarray
+
+    def features(self, doc: str) -> tuple[np.ndarray, np.ndarray]:
+        """Column indices and values of the document's TF-IDF row (both blocks L2-normalised)."""
+        index: list[int] = []
+        values: list[float] = []
+        offset = 0
+        for terms, vocab, idf in (
+            (lemma_terms(doc), self.lemma_vocab, self.lemma_idf),
+            (char_terms(doc), self.char_vocab, self.char_idf),
+        ):
+            counts = Counter(vocab[t] for t in terms if t in vocab)
+            block = [(k, (1.0 + math.log(c)) * float(idf[k])) for k, c in counts.items()]
+            norm = math.sqrt(sum(v * v for _, v in block)) or 1.0
+            index.extend(offset + k for k, _ in block)
+            values.extend(v / norm for _, v in block)
+            offset += len(vocab)
+        return np.asarray(index, dtype=np.int64), np.asarray(values, dtype=np.float64)
 
     def predict(self, doc: str) -> list[tuple[str, float]]:
         """All intents with probabilities, best first."""
-        probs = self.pipeline.predict_proba([doc])[0]
+        index, values = self.features(doc)
+        scores = self.coef[:, index] @ values + self.intercept
+        scores = np.exp(scores - scores.max())
+        probs = scores / scores.sum()
         order = np.argsort(probs)[::-1]
         return [(self.labels[k], float(probs[k])) for k in order]
 
 
+def _vectorizers() -> tuple[Any, Any]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    lemmas = TfidfVectorizer(analyzer=lemma_terms, sublinear_tf=True, lowercase=False)
+    chars = TfidfVectorizer(analyzer=char_terms, sublinear_tf=True, lowercase=False)
+    return lemmas, chars
+
+
 def train(docs: list[str], intents: list[str]) -> IntentClassifier:
-    pipeline = _build_pipeline()
+    from scipy.sparse import hstack
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    lemmas, chars = _vectorizers()
+    matrix = hstack([lemmas.fit_transform(docs), chars.fit_transform(docs)]).tocsr()
+    model = LogisticRegression(C=_C, max_iter=3000)
     # One BLAS thread: the model is small, and OpenBLAS's own worker pool, started from a service's
     # background thread next to the event loop, was seen spinning for minutes instead of seconds.
     with threadpool_limits(limits=1):
-        pipeline.fit(docs, intents)
-    return IntentClassifier(pipeline, [str(c) for c in pipeline.classes_])
+        model.fit(matrix, intents)
+    return IntentClassifier(
+        labels=[str(c) for c in model.classes_],
+        lemma_vocab={str(k): int(v) for k, v in lemmas.vocabulary_.items()},
+        lemma_idf=lemmas.idf_.astype(np.float64),
+        char_vocab={str(k): int(v) for k, v in chars.vocabulary_.items()},
+        char_idf=chars.idf_.astype(np.float64),
+        coef=np.ascontiguousarray(model.coef_, dtype=np.float64),
+        intercept=model.intercept_.astype(np.float64),
+    )
 
 
-def load_or_train(examples: list[Example], docs: list[str], cache_dir: Path | None) -> IntentClassifier:
-    key = fingerprint(examples, f"{MODEL_VERSION}:{sklearn.__version__}")
+def cache_key(sources: list[Path]) -> str:
+    """Hash of the training files and of the code that turns them into features (the extractors)."""
+    digest = hashlib.sha256(MODEL_VERSION.encode())
+    for path in sorted(sources):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def load_or_train(
+    key: str, cache_dir: Path | None, training: Callable[[], tuple[list[Example], list[str]]]
+) -> IntentClassifier:
+    """The cached classifier for `key`, or one trained from `training()` (and then cached)."""
     path = cache_dir / f"nlu-intents-{key}.pkl" if cache_dir else None
     if path is not None and path.exists():
         try:
@@ -86,18 +157,23 @@ def load_or_train(examples: list[Example], docs: list[str], cache_dir: Path | No
         except (OSError, pickle.UnpicklingError, AttributeError, EOFError) as exc:
             log.warning("nlu cache unreadable, retraining", extra={"path": str(path), "error": str(exc)})
     started = time.perf_counter()
+    examples, docs = training()
     model = train(docs, [e.intent for e in examples])
     log.info(
         "nlu classifier trained",
         extra={"examples": len(examples), "seconds": round(time.perf_counter() - started, 2)},
     )
     if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump(model, fh)
-            tmp.replace(path)
-        except OSError as exc:
-            log.warning("nlu cache not writable", extra={"path": str(path), "error": str(exc)})
+        _store(model, path)
     return model
+
+
+def _store(model: IntentClassifier, path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{time.monotonic_ns()}.tmp")  # concurrent trainers never share a temp file
+        with tmp.open("wb") as fh:
+            pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    except OSError as exc:
+        log.warning("nlu cache not writable", extra={"path": str(path), "error": str(exc)})

@@ -8,12 +8,12 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
-from voicebot.nlu.classifier import IntentClassifier, load_or_train
+from voicebot.nlu.classifier import IntentClassifier, cache_key, load_or_train
 from voicebot.nlu.context import DatePreference
 from voicebot.nlu.extract import extract_entities
 from voicebot.nlu.normalize import Token, content_tokens, tokenize
 from voicebot.nlu.result import Entity, ParseResult
-from voicebot.nlu.training_data import load_examples
+from voicebot.nlu.training_data import Example, load_examples, nlu_files
 
 # Intents that work in every step: said clearly, they beat whatever the step expects.
 GLOBAL_INTENTS = frozenset(
@@ -69,16 +69,21 @@ class EmbeddedNLU:
         return self._model
 
     def _train(self) -> IntentClassifier:
+        sources = [*nlu_files(self.scenarios_dir), *Path(__file__).parent.glob("*.py")]
+        return load_or_train(cache_key(sources), self.cache_dir, self._training_docs)
+
+    def _training_docs(self) -> tuple[list[Example], list[str]]:
         examples = load_examples(self.scenarios_dir)
         docs = []
         for example in examples:
             tokens = tokenize(example.text)
             docs.append(classifier_doc(tokens, extract_entities(example.text, tokens, now=_TRAINING_NOW)))
-        return load_or_train(examples, docs, self.cache_dir)
+        return examples, docs
 
     def warm_up(self) -> None:
-        """Train (or load) the classifier now instead of at the first call."""
+        """Train (or load) the classifier and load the dictionaries now instead of at the first call."""
         _ = self.model
+        tokenize("да")
 
     async def parse(
         self,

@@ -61,12 +61,41 @@ class Report:
             }
         return table
 
+    def per_entity(self) -> dict[str, dict[str, int | float]]:
+        """Per entity type: cases expecting it, exact values, wrong values, missed and spurious ones."""
+        table: dict[str, dict[str, int | float]] = {}
+        for o in self.outcomes:
+            for kind in set(o.expected_entities) | set(o.entities):
+                row = table.setdefault(
+                    kind, {"support": 0, "exact": 0, "wrong": 0, "missed": 0, "spurious": 0}
+                )
+                if kind not in o.expected_entities:
+                    row["spurious"] += 1
+                    continue
+                row["support"] += 1
+                if kind not in o.entities:
+                    row["missed"] += 1
+                elif _same(o.entities[kind], o.expected_entities[kind]):
+                    row["exact"] += 1
+                else:
+                    row["wrong"] += 1
+        for row in table.values():
+            row["exact_rate"] = round(row["exact"] / row["support"], 4) if row["support"] else 0.0
+        return dict(sorted(table.items()))
+
+    def confusions(self) -> list[dict[str, Any]]:
+        """Expected → chosen intent pairs that differ, most frequent first."""
+        pairs = Counter((o.expected_intent, o.intent or "None") for o in self.outcomes if not o.intent_ok)
+        return [{"expected": e, "got": g, "count": n} for (e, g), n in pairs.most_common()]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "cases": len(self.outcomes),
             "intent_accuracy": round(self.intent_accuracy, 4),
             "entity_exact_match": round(self.entity_accuracy, 4),
             "per_intent": self.per_intent(),
+            "per_entity": self.per_entity(),
+            "confusions": self.confusions(),
             "intent_errors": [
                 {"text": o.text, "expected": o.expected_intent, "got": o.intent}
                 for o in self.outcomes
@@ -110,9 +139,15 @@ def _parse_now(value: Any) -> datetime:
     return now
 
 
-def evaluate(nlu: EmbeddedNLU, path: Path) -> Report:
-    default_now, cases = load_cases(path)
+def evaluate(nlu: EmbeddedNLU, *paths: Path) -> Report:
     report = Report()
+    for path in paths:
+        _evaluate_file(nlu, path, report)
+    return report
+
+
+def _evaluate_file(nlu: EmbeddedNLU, path: Path, report: Report) -> None:
+    default_now, cases = load_cases(path)
     for case in cases:
         now = _parse_now(case["now"]) if case.get("now") else default_now
         if now is None:
@@ -133,4 +168,3 @@ def evaluate(nlu: EmbeddedNLU, path: Path) -> Report:
                 entities=last_values(result),
             )
         )
-    return report

@@ -186,8 +186,12 @@ def _money_at(ctx: Context, run: list[Group], k: int, money_context: bool) -> in
             value += Decimal(int(kop.value)) / 100
             last = kop.last + 1
             _consume_group(ctx, kop)
-    elif not colloquial and not (money_context and _near_money_word(ctx, group)):
-        return 1
+    elif (
+        not colloquial
+        and not (money_context and _near_money_word(ctx, group))
+        and ("money" not in ctx.expected_entities or group.value < 10)
+    ):
+        return 1  # (a step asking for an amount reads a bare «две триста» as money)
     if ctx.text_at(last + 1) == "ровно":
         last += 1
     value = value.quantize(Decimal("0.01")) if value != value.to_integral_value() else value
@@ -202,8 +206,8 @@ def _with_kopecks_word(ctx: Context, i: int) -> bool:
 
 
 def _near_money_word(ctx: Context, group: Group) -> bool:
-    before = set(ctx.lemmas_before(group.first, 4))
-    return bool(before & _MONEY_VERBS) or ctx.lemma_at(group.last + 1) == "ровно"
+    around = set(ctx.lemmas_before(group.first, 4)) | set(ctx.lemmas_after(group.last, 2))
+    return bool(around & _MONEY_VERBS) or ctx.lemma_at(group.last + 1) == "ровно"
 
 
 def _consume_group(ctx: Context, group: Group) -> None:

@@ -12,6 +12,9 @@ from voicebot.nlu.normalize import Token, parses
 
 _SLOTS = {"Surn": "surname", "Name": "name", "Patr": "patronymic"}
 _TRIGGERS = frozenset({"фамилия", "зовут", "звать", "это", "я", "имя", "отчество", "собственник"})
+_PREPOSITIONS = frozenset(
+    {"с", "со", "до", "в", "во", "на", "по", "к", "ко", "у", "от", "из", "за", "о", "об", "про"}
+)
 _NEVER = frozenset({"да", "нет", "алло", "ага", "угу", "мастер", "слесарь", "сантехник", "тесть", "теща"})
 
 
@@ -48,7 +51,8 @@ def _slot(ctx: Context, i: int, tok: Token) -> tuple[str, str] | None:
     if not tok.text.isalpha() or len(tok.text) < 3 or tok.text in _NEVER:
         return None
     candidates = parses(tok.text)
-    introduced = bool(_TRIGGERS & set(ctx.lemmas_before(i, 3)))
+    # «я с машиной разговариваю»: a word after a preposition is not the name being introduced
+    introduced = bool(_TRIGGERS & set(ctx.lemmas_before(i, 3))) and ctx.text_at(i - 1) not in _PREPOSITIONS
     if not introduced and _is_common_word(candidates):
         return None  # «мороз» is also a surname; only an introduction makes it one
     pool = candidates[:3] if introduced else candidates[:1]

@@ -98,9 +98,7 @@ def hide_scale_mentions(ctx: Context) -> None:
 
 
 def _scale_end(ctx: Context, i: int) -> bool:
-    return 0 <= i < len(ctx.tokens) and (
-        ctx.tokens[i].text in ("10", "5", "десяти", "пяти", "десятки")
-    )
+    return 0 <= i < len(ctx.tokens) and (ctx.tokens[i].text in ("10", "5", "десяти", "пяти", "десятки"))
 
 
 _DURATION_UNITS = frozenset(

@@ -68,7 +68,13 @@ def _hour_group(ctx: Context, i: int) -> Group | None:
     if tok.text in ("час", "часу"):
         return None
     group = read_group(ctx.tokens, i)
-    if group is None or group.has_scale or group.fraction is not None or group.written is not None or group.half:
+    if (
+        group is None
+        or group.has_scale
+        or group.fraction is not None
+        or group.written is not None
+        or group.half
+    ):
         return None
     return group if 0 <= group.value <= 24 else None
 

@@ -6,7 +6,6 @@ the embedded extractors are rule-based, the annotations are kept for the Rasa ex
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,11 +70,3 @@ def load_examples(scenarios_dir: Path) -> list[Example]:
     for path in files:
         examples.extend(load_file(path))
     return examples
-
-
-def fingerprint(examples: list[Example], salt: str) -> str:
-    """Hash of the training data and model version: the cache key of the trained classifier."""
-    digest = hashlib.sha256(salt.encode())
-    for example in sorted((e.intent, e.text) for e in examples):
-        digest.update(f"{example[0]}\t{example[1]}\n".encode())
-    return digest.hexdigest()[:16]

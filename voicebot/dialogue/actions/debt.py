@@ -239,7 +239,11 @@ async def debt_dispute(ctx: DialogueContext) -> str:
 
 @action("sms_offer", results=("sent", "declined"))
 async def sms_offer(ctx: DialogueContext) -> str | None:
-    if ctx.intent in ("affirm", "thanks") or ctx.said("давайте", "отправ", "пришлите") or ctx.text.lower().startswith("да"):
+    if (
+        ctx.intent in ("affirm", "thanks")
+        or ctx.said("давайте", "отправ", "пришлите")
+        or ctx.text.lower().startswith("да")
+    ):
         await ctx.store.create_task(
             ctx,
             "sms",
