@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy import (
     text as sql_text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -352,6 +352,9 @@ class Callback(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column(TZ)
     created_at: Mapped[datetime] = created_at()
+    handled_at: Mapped[datetime | None] = mapped_column(TZ)  # closed by a person (with `result`)
+    handled_by: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class VoiceMessage(Base):
@@ -369,6 +372,8 @@ class VoiceMessage(Base):
     review_due_at: Mapped[datetime] = mapped_column(TZ)
     reviewed_at: Mapped[datetime | None] = mapped_column(TZ)
     reviewed_by: Mapped[str | None] = mapped_column(Text)
+    listened_at: Mapped[datetime | None] = mapped_column(TZ)
+    listened_by: Mapped[str | None] = mapped_column(Text)
 
 
 # --- outbound campaigns ------------------------------------------------------------------------------
@@ -422,6 +427,39 @@ class CampaignContact(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column(TZ)
     updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), onupdate=func.now())
+
+
+class CampaignAttempt(Base):
+    """One dialling of a contact and what came of it; written by a trigger on campaign_contacts."""
+
+    __tablename__ = "campaign_attempts"
+    __table_args__ = (
+        Index("ix_campaign_attempts_contact", "contact_id", "id"),
+        Index("ix_campaign_attempts_campaign", "campaign_id", "result"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("campaign_contacts.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    result: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    call_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    at: Mapped[datetime] = created_at()
+
+
+class CallReview(Base):
+    """A supervisor's QA score (1–5), comment and tags for one call."""
+
+    __tablename__ = "call_reviews"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score"),)
+
+    call_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    score: Mapped[int | None] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=sql_text("'{}'"))
+    reviewer: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), nullable=False)
 
 
 # --- work for humans, consent, security ------------------------------------------------------------------

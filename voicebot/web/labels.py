@@ -87,6 +87,45 @@ ANSWER_BUCKETS = {
     "unanswered": "Без ответа",
 }
 ACTIONS = {"start": "Запустить", "pause": "Пауза", "resume": "Продолжить", "cancel": "Отменить"}
+# what one dialling of a campaign contact came to (the dialer's `last_result`)
+ATTEMPT_RESULTS = {
+    "dialing": "Набираем",
+    "answered": "Ответил",
+    "busy": "Занято",
+    "no_answer": "Не ответил",
+    "congestion": "Сеть перегружена",
+    "failed": "Ошибка вызова",
+    "unknown": "АТС не ответила",
+    "not_placed": "Не набран (АТС недоступна)",
+    "no_dialogue": "Ответ без разговора",
+}
+# how a person closed a callback from the queue
+CALLBACK_RESULTS = {
+    **ATTEMPT_RESULTS,
+    "resolved": "Дозвонились, вопрос решён",
+    "unreachable": "Не дозвонились",
+    "not_needed": "Перезвон не нужен",
+}
+CALL_STATUSES = {"active": "Идёт", "ended": "Завершён"}
+AUDIT_ACTIONS = {
+    "recording.listen": "Прослушал запись",
+    "ticket.status": "Изменил статус заявки",
+    "ticket.assign": "Назначил заявку",
+    "voice_message.listened": "Прослушал голосовое",
+    "voice_message.reviewed": "Обработал голосовое",
+    "callback.closed": "Закрыл перезвон",
+    "call.review": "Оценил звонок",
+    "key.create": "Создал ключ",
+    "key.revoke": "Отозвал ключ",
+}
+DELIVERY_STATUSES = {
+    "pending": "Ожидает",
+    "sending": "Отправляется",
+    "delivered": "Доставлено",
+    "sent": "Отправлено",
+    "failed": "Ошибка",
+    "dead": "Не доставлено",
+}
 
 # Column names of the records a call wrote, as a supervisor reads them.
 COLUMNS = {
@@ -118,6 +157,11 @@ TABLES = {
     "callback_reason": CALLBACK_REASONS,
     "bucket": ANSWER_BUCKETS,
     "action": ACTIONS,
+    "attempt_result": ATTEMPT_RESULTS,
+    "callback_result": CALLBACK_RESULTS,
+    "call_status": CALL_STATUSES,
+    "audit_action": AUDIT_ACTIONS,
+    "delivery_status": DELIVERY_STATUSES,
     "column": COLUMNS,
 }
 
@@ -126,6 +170,21 @@ def label(code: object, table: str) -> str:
     if code is None or code == "":
         return "—"
     return TABLES.get(table, {}).get(str(code), str(code))
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """Russian noun form for a count: 1 звонок, 2 звонка, 5 звонков, 11 звонков, 21 звонок."""
+    n = abs(int(n))
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+def count(n: int, one: str, few: str, many: str) -> str:
+    """«4 звонка»: the number followed by the right form."""
+    return f"{n} {plural(n, one, few, many)}"
 
 
 # Row-report reasons come from the API's validators in English; the common ones read better in Russian.

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from voicebot.web import calls, campaigns, dashboard, login, queues, trybot
+from voicebot.web import calls, campaigns, dashboard, live, login, queues, trybot
+from voicebot.web.auth import current_user
+from voicebot.web.errors import TITLES, error_page, wants_json
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 
 router = APIRouter()
-for _module in (login, dashboard, calls, campaigns, queues, trybot):
+for _module in (login, dashboard, live, calls, campaigns, queues, trybot):
     router.include_router(_module.router)
 
 
@@ -40,6 +44,40 @@ async def plotly_js() -> Response:
     )
 
 
+def _is_api(request: Request) -> bool:
+    path = request.url.path
+    return (
+        path.startswith("/api/") or path in ("/openapi.json", "/healthz", "/metrics") or wants_json(request)
+    )
+
+
+def _html_errors(app: FastAPI) -> None:
+    """Unknown URLs and unexpected failures outside /api answer a Russian HTML page; the API keeps JSON."""
+    json_http = app.exception_handlers.get(StarletteHTTPException)
+    json_crash = app.exception_handlers.get(Exception)
+
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_api(request) and json_http is not None:
+            return await json_http(request, exc)
+        messages = {
+            404: "Такой страницы нет. Проверьте адрес или вернитесь на главную.",
+            405: "Этот адрес не принимает такой запрос.",
+        }
+        message = messages.get(exc.status_code) or TITLES.get(exc.status_code, "Ошибка")
+        with contextlib.suppress(Exception):  # show the menu to a signed-in user; nobody else needs it
+            await current_user(request)
+        return error_page(request, exc.status_code, message, getattr(exc, "headers", None))
+
+    async def crash(request: Request, exc: Exception) -> Response:
+        if _is_api(request) and json_crash is not None:
+            return await json_crash(request, exc)
+        log.exception("page failed", extra={"path": request.url.path})
+        return error_page(request, 500, "Что-то пошло не так; ошибка записана в журнал.")
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, crash)
+
+
 def mount(app: FastAPI) -> None:
     """Add the UI routes and /static to `app`; a second call does nothing."""
     if getattr(app.state, "web_mounted", False):
@@ -47,4 +85,5 @@ def mount(app: FastAPI) -> None:
     app.state.web_mounted = True
     app.include_router(router)  # before /static, so the plotly route wins over the static folder
     app.mount("/static", StaticFiles(directory=STATIC), name="ui_static")
+    _html_errors(app)
     log.debug("web UI mounted")

@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
-from voicebot.web.labels import label, reason
+from voicebot.dialogue.categories import categories_for
+from voicebot.web.labels import TABLES, count, label, plural, reason
 
 TEMPLATES = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -57,8 +59,55 @@ def cell(value: Any, zone: str = "Europe/Moscow") -> str:
     return str(value)
 
 
+def category_labels(settings: Any) -> dict[str, str]:
+    """Ticket category code → its Russian name from the request category table (the one intake uses)."""
+    try:
+        return {code: category.label for code, category in categories_for(settings).items()}
+    except (OSError, ValueError):
+        return {}
+
+
+@pass_context
+def label_filter(context: Any, code: object, table: str) -> str:
+    if table == "category" and code:
+        request = context.get("request")
+        names = category_labels(request.app.state.settings) if request is not None else {}
+        return names.get(str(code), str(code))
+    return label(code, table)
+
+
+def duration(seconds: Any) -> str:
+    """Seconds as «1 мин 05 с» / «42 с»; a dash when unknown."""
+    if seconds is None or seconds == "":
+        return "—"
+    total = int(float(seconds))
+    if total < 60:
+        return f"{total} с"
+    hours, rest = divmod(total, 3600)
+    if hours:
+        return f"{hours} ч {rest // 60:02d} мин"
+    return f"{rest // 60} мин {rest % 60:02d} с"
+
+
+def masked(phone: Any) -> str:
+    """A phone with its middle hidden, for screens other people may see: +7916•••4501."""
+    text = str(phone or "")
+    if len(text) < 8:
+        return text or "—"
+    return text[:5] + "•••" + text[-4:]
+
+
 templates.env.filters.update(
-    label=label, local_time=local_time, percent=percent, offset=offset, cell=cell, reason=reason
+    label=label_filter,
+    local_time=local_time,
+    percent=percent,
+    offset=offset,
+    cell=cell,
+    reason=reason,
+    plural=lambda n, one, few, many: plural(n, one, few, many),
+    count=lambda n, one, few, many: count(n, one, few, many),
+    duration=duration,
+    masked=masked,
 )
 
 
@@ -74,5 +123,6 @@ def render(request: Request, name: str, context: dict[str, Any], status_code: in
         "tz": settings.default_timezone,
         "company": settings.company_name,
         "telephony_problems": _telephony_problems(request),
+        "tables": TABLES,
     }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)

@@ -1,0 +1,113 @@
+"""What a dispatcher's screen shows right now: calls in progress, the callback queue and voice messages with
+their deadlines, overflow, and the state of telephony and speech recognition.
+
+Everything comes from the database, so the view is right whichever process runs the calls; the in-process
+handles (AMI client, voice engine), when this process has them, add the live line and recogniser state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+
+from voicebot.api.paging import jsonable
+from voicebot.db.session import Database
+
+# a row without an end this old is a call whose process died, not a call in progress
+STALE_AFTER = timedelta(hours=2)
+OVERFLOW_WINDOW = timedelta(minutes=15)
+LIST_LIMIT = 50
+
+_ACTIVE = text(
+    """
+    SELECT c.id, c.direction, c.channel, c.scenario, c.phone, c.started_at, c.answered_at, c.campaign_id,
+           (SELECT t.step FROM call_turns t WHERE t.call_id = c.id AND t.step IS NOT NULL
+             ORDER BY t.seq DESC LIMIT 1) AS step,
+           (SELECT left(t.text, 120) FROM call_turns t WHERE t.call_id = c.id AND t.speaker = 'bot'
+             ORDER BY t.seq DESC LIMIT 1) AS bot_said,
+           (SELECT count(*) FROM call_turns t WHERE t.call_id = c.id) AS turns
+    FROM calls c
+    WHERE c.ended_at IS NULL AND c.status <> 'ended' AND c.started_at > :since
+    ORDER BY c.started_at
+    LIMIT :limit
+    """
+)
+_CALLBACKS = text(
+    """
+    SELECT id, phone, reason, status, attempts, due_at, missed_at FROM callbacks
+    WHERE status IN ('pending', 'in_progress') ORDER BY due_at, id LIMIT :limit
+    """
+)
+_VOICE = text(
+    """
+    SELECT id, phone, created_at, review_due_at, listened_at, listened_by, transcript FROM voice_messages
+    WHERE reviewed_at IS NULL ORDER BY review_due_at, id LIMIT :limit
+    """
+)
+_COUNTS = text(
+    """
+    SELECT (SELECT count(*) FROM callbacks WHERE status IN ('pending', 'in_progress')) AS callbacks,
+           (SELECT count(*) FROM voice_messages WHERE reviewed_at IS NULL) AS voice_messages,
+           (SELECT count(*) FROM calls WHERE outcome = 'overflow' AND started_at > :overflow_since) AS overflow
+    """
+)
+
+
+def mask_phone(phone: str | None) -> str:
+    """+7916•••4501: enough to tell callers apart on a shared screen, not enough to dial."""
+    if not phone:
+        return "—"
+    return phone[:5] + "•••" + phone[-4:] if len(phone) >= 8 else phone
+
+
+def _rows(result: Any) -> list[dict[str, Any]]:
+    return [{k: jsonable(v) for k, v in row._mapping.items()} for row in result.all()]
+
+
+async def snapshot(db: Database, now: datetime, shared: dict[str, Any] | None = None) -> dict[str, Any]:
+    async with db.session() as s:
+        params = {"limit": LIST_LIMIT}
+        calls = _rows(await s.execute(_ACTIVE, {**params, "since": now - STALE_AFTER}))
+        callbacks = _rows(await s.execute(_CALLBACKS, params))
+        voice = _rows(await s.execute(_VOICE, params))
+        counts = (await s.execute(_COUNTS, {"overflow_since": now - OVERFLOW_WINDOW})).one()
+    for row in calls:
+        started = datetime.fromisoformat(row["started_at"])
+        row["seconds"] = max(0, int((now - started).total_seconds()))
+        row["phone"] = mask_phone(row["phone"])
+    for row in (*callbacks, *voice):
+        row["phone"] = mask_phone(row["phone"])
+    return {
+        "now": now.isoformat(),
+        "calls": calls,
+        "callbacks": callbacks,
+        "voice_messages": voice,
+        "totals": {
+            "calls": len(calls),
+            "callbacks": counts.callbacks,
+            "voice_messages": counts.voice_messages,
+            "overflow": counts.overflow,
+        },
+        "systems": systems(shared or {}),
+    }
+
+
+def systems(shared: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """AMI, speech recognition and line load as this process sees them; `known` is False without handles."""
+    ami = shared.get("ami")
+    engine = shared.get("voice_engine")
+    result: dict[str, dict[str, Any]] = {
+        "ami": {"known": ami is not None, "ok": bool(ami is not None and getattr(ami, "connected", False))},
+        "asr": {
+            "known": engine is not None,
+            "ok": bool(engine is not None and getattr(engine, "recognizers", None)),
+        },
+        "lines": {"known": False, "busy": None, "limit": None, "full": False},
+    }
+    admission = getattr(engine, "admission", None)
+    if admission is not None:
+        busy, limit = int(admission.active), int(admission.limit)
+        result["lines"] = {"known": True, "busy": busy, "limit": limit, "full": busy >= limit}
+    return result
