@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
-from voicebot.desk import live
+from voicebot.services import live
 from voicebot.web.auth import LoginRequired, WebUser, area, current_user
 from voicebot.web.errors import UiRoute
 from voicebot.web.templating import render
@@ -23,8 +23,14 @@ NEAR_SECONDS = 120  # a deadline closer than this turns the screen red and beeps
 
 
 def _shared(request: Request) -> dict[str, Any]:
-    services = getattr(request.app.state, "services", None)
-    return getattr(services, "shared", None) or {}
+    """The handles `serve` gave the app when telephony runs in this process (None otherwise)."""
+    state = request.app.state
+    health = getattr(state, "telephony_health", None)
+    return {
+        "ami": getattr(health, "ami", None),
+        "voice_engine": getattr(state, "voice_engine", None),
+        "problems": list(health.problems) if health is not None else [],
+    }
 
 
 async def _snapshot(request: Request) -> dict[str, Any]:

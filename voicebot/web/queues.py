@@ -4,21 +4,21 @@ dispatcher takes on each item (every action is audited by the desk service)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from voicebot.api.access import remote_address
-from voicebot.api.errors import ApiError
-from voicebot.api.paging import RowId
-from voicebot.desk import queues as desk
+from voicebot.services import queues as desk
+from voicebot.services.clients import remote_address
 from voicebot.web.auth import WebUser, area, check_csrf
 from voicebot.web.errors import UiRoute
 from voicebot.web.labels import CALLBACK_RESULTS, TICKET_STATUSES
 from voicebot.web.templating import render
 
 router = APIRouter(route_class=UiRoute)
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 PAGE_SIZE = 50
 TABS = {"tickets": "Заявки", "voice_messages": "Голосовые сообщения", "callbacks": "Перезвоны"}
 STATES = {"open": "Открытые", "closed": "Закрытые", "all": "Все"}
@@ -98,10 +98,7 @@ def _back(back: str, tab: str, done: str) -> RedirectResponse:
 async def _act(request: Request, user: WebUser, csrf: str, action) -> None:  # noqa: ANN001
     await check_csrf(request, user, csrf)
     actor = desk.Actor(f"web:{user.name}", remote_address(request))
-    try:
-        await action(actor, datetime.now(UTC))
-    except desk.DeskError as exc:
-        raise ApiError(exc.status, exc.message) from None
+    await action(actor, datetime.now(UTC))  # a ServiceError becomes a Russian page in UiRoute
 
 
 @router.post("/queues/tickets/{ticket_id}/status", name="ui_ticket_status", include_in_schema=False)

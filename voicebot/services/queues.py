@@ -9,19 +9,16 @@ from typing import Any
 
 from sqlalchemy import select, text, update
 
-from voicebot.api.paging import jsonable
 from voicebot.db.models import TICKET_STATUSES, Callback, Ticket, TicketEvent, VoiceMessage
 from voicebot.db.session import Database
-from voicebot.desk.audit import audit
+from voicebot.services.audit import audit
+from voicebot.services.errors import ServiceError
+from voicebot.services.paging import jsonable
 
 
-class DeskError(Exception):
-    """An action that cannot be done; `status` is the HTTP status, the message is Russian for the user."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+def DeskError(status: int, message: str) -> ServiceError:  # noqa: N802
+    """An action that cannot be done; the message is Russian, for the dispatcher who tried it."""
+    return ServiceError(status, message)
 
 
 @dataclass(frozen=True)

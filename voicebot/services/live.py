@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from voicebot.api.paging import jsonable
 from voicebot.db.session import Database
+from voicebot.services.paging import jsonable
 
 # a row without an end this old is a call whose process died, not a call in progress
 STALE_AFTER = timedelta(hours=2)
@@ -105,6 +105,7 @@ def systems(shared: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "ok": bool(engine is not None and getattr(engine, "recognizers", None)),
         },
         "lines": {"known": False, "busy": None, "limit": None, "full": False},
+        "telephony": {"problems": len(shared.get("problems") or [])},
     }
     admission = getattr(engine, "admission", None)
     if admission is not None:
