@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.emulators.audiosocket_peer import AudioSocketPeer
+from tests.media.speech import buzz
 from voicebot.db.models import Call, Callback, CallTurn
+from voicebot.media.interfaces import Transcript
 from voicebot.tts import EspeakTTS
 
 PHONE = "+79990000001"
@@ -190,3 +192,51 @@ async def test_without_vad_gating_speech_still_reaches_the_dialogue(
     assert await wait_for(lambda: call_id not in server.calls, 10)
     caller = [t for t in await turns(db, call_id) if t.speaker == "caller" and t.text]
     assert caller, "the transcript of the ungated recogniser never reached the dialogue"
+
+
+class WordlessRecognizer:
+    """A recogniser that hears the audio but makes out no words (noise, or speech it cannot decode)."""
+
+    def __init__(self, **_kwargs: object) -> None:
+        self.heard = 0
+
+    async def accept(self, pcm16k: bytes) -> None:
+        self.heard += len(pcm16k)
+
+    async def final(self) -> Transcript:
+        return Transcript("")
+
+    def reset(self) -> None:
+        return None
+
+
+async def test_a_long_noise_that_cuts_the_prompt_gets_the_prompt_again(db, make_engine, audiosocket) -> None:  # noqa: ANN001
+    # 1.5 s of a voice-like drone during the long interruptible prompt: the barge-in cuts the prompt (over
+    # 900 ms of speech), the recogniser finds no words, and the caller hears the prompt again instead of
+    # silence until the no-input timer.
+    engine = make_engine()
+    engine.recognizers = WordlessRecognizer
+    server = await audiosocket(engine)
+    call_id = uuid.uuid4()
+    engine.registry.announce(call_id, "voicelong", PHONE)
+    peer = await AudioSocketPeer(
+        "127.0.0.1", server.bound_port, call_uuid=call_id, sample_rate=8000
+    ).connect()
+    assert await wait_for(lambda: bool(voiced(peer.audio_frames())), 10)
+    prompt_from = voiced(peer.audio_frames())[0].t
+    await asyncio.sleep(1.0)
+    await peer.stream(bytes(3200) + buzz(1.5, 8000), then_silence=0.0)
+    noise_end = peer.now()
+    peer.start_stream(bytes(320 * 50 * 12))
+    await asyncio.sleep(4.0)
+
+    frames = peer.audio_frames()
+    during = [f for f in frames if noise_end - 0.5 < f.t < noise_end]
+    assert during and not voiced(during), "the noise did not cut the prompt"
+    again = voiced([f for f in frames if f.t > noise_end])
+    assert again, "the caller was left in silence after the noise"
+    assert again[0].t - noise_end < 2.5
+    cut_after = noise_end - prompt_from
+    assert len(again) * 0.02 > cut_after, "the prompt did not start again from the utterance it cut"
+    await peer.hang_up()
+    assert await wait_for(lambda: call_id not in server.calls, 10)

@@ -7,6 +7,9 @@ reading of the protocol:
 * connects as a TCP client and sends `01 00 10` + 16-byte UUID first;
 * streams 16-bit PCM paced in real time (or faster when a test asks) as kind 0x10 (8 kHz) or 0x12 (16 kHz),
   frame size = rate x packet time (20 ms -> 320/640 bytes, 30 ms -> 480/960 bytes);
+* can behave like the far ends of PROTOCOLS.md §9: the first audio frame late (`start_stream(delay=...)`,
+  an outbound call or a phone that stays quiet), and no frames at all while the caller is silent
+  (`silence_suppression`, a SIP phone whose RTP stops; Asterisk forwards nothing then);
 * sends DTMF as `03 00 01 <ascii digit>`; hangs up by closing the socket (no 0x00);
 * records every frame the bot sends with its arrival time, and tears the call down like Asterisk does on a
   kind other than 0x00/0x10-0x18, a zero-length audio frame, or (dialplan app) 2 s with nothing either way.
@@ -14,6 +17,7 @@ reading of the protocol:
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import struct
@@ -40,6 +44,9 @@ class AudioSocketPeer:
     ptime_ms: int = 20
     speed: float = 1.0  # 1.0 real time; 10.0 ten times faster; 0 as fast as possible
     inactivity_timeout: float | None = 2.0  # the AudioSocket() app; None for the channel driver
+    # A phone with silence suppression: frames whose peak stays below this level are not sent at all.
+    silence_suppression: bool = False
+    suppression_peak: int = 100  # about -50 dBFS
 
     received: list[Received] = field(default_factory=list)
     end_reason: str | None = None
@@ -52,6 +59,8 @@ class AudioSocketPeer:
         self._ended = asyncio.Event()
         self._last_activity = 0.0
         self.sent_frames = 0
+        self.suppressed_frames = 0
+        self.first_audio_at: float | None = None  # seconds after connecting
 
     # --- connection ---------------------------------------------------------------------------------
 
@@ -117,11 +126,15 @@ class AudioSocketPeer:
 
     # --- sending audio ---------------------------------------------------------------------------------
 
-    async def stream(self, pcm: bytes, *, then_silence: float = 0.0) -> None:
+    async def stream(self, pcm: bytes, *, then_silence: float = 0.0, delay: float = 0.0) -> None:
         """Send `pcm` as paced audio frames, followed by `then_silence` seconds of silent frames.
 
-        The tail is padded with zeros to a whole frame, as an RTP stream would be.
+        The tail is padded with zeros to a whole frame, as an RTP stream would be. With `delay`, nothing is
+        sent for that long first. Under `silence_suppression` silent frames keep their time slot but are
+        never sent.
         """
+        if delay > 0:
+            await asyncio.sleep(delay / self.speed if self.speed > 0 else 0)
         size = self.frame_bytes
         pcm = pcm + bytes(-len(pcm) % size) + bytes(int(then_silence * 1000 / self.ptime_ms) * size)
         period = self.ptime_ms / 1000
@@ -134,17 +147,30 @@ class AudioSocketPeer:
                 delay = start + index * period / self.speed - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
+            chunk = pcm[index * size : (index + 1) * size]
+            if self.silence_suppression and self._is_silent(chunk):
+                self.suppressed_frames += 1
+                continue
             try:
-                await self.send_frame(self.kind, pcm[index * size : (index + 1) * size])
+                await self.send_frame(self.kind, chunk)
             except ConnectionError:
                 self._end("bot_closed")
                 return
+            if self.first_audio_at is None:
+                self.first_audio_at = self.now()
             self.sent_frames += 1
 
-    def start_stream(self, pcm: bytes, *, then_silence: float = 0.0) -> asyncio.Task:
-        task = asyncio.create_task(self.stream(pcm, then_silence=then_silence))
+    def start_stream(self, pcm: bytes, *, then_silence: float = 0.0, delay: float = 0.0) -> asyncio.Task:
+        task = asyncio.create_task(self.stream(pcm, then_silence=then_silence, delay=delay))
         self._tasks.append(task)
         return task
+
+    def _is_silent(self, chunk: bytes) -> bool:
+        samples = array.array("h", chunk)  # the wire is little-endian, like every host these tests run on
+        return (
+            max(samples, default=0) < self.suppression_peak
+            and -min(samples, default=0) < self.suppression_peak
+        )
 
     # --- what came back ---------------------------------------------------------------------------------
 

@@ -64,6 +64,14 @@ def noise(seconds: float, sample_rate: int = 8000, dbfs: float = -50.0, seed: in
     return np.clip(rng.normal(0, rms, int(seconds * sample_rate)), -32768, 32767).astype("<i2").tobytes()
 
 
+def buzz(seconds: float, sample_rate: int = 8000, f0: float = 140.0, amplitude: float = 6000.0) -> bytes:
+    """A voice-like harmonic drone (no words in it): the VAD calls it speech, a recogniser finds nothing."""
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    harmonics = range(1, int(sample_rate / 2 / f0))
+    wave_ = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in harmonics) * (1 + 0.3 * np.sin(2 * np.pi * 4 * t))
+    return (wave_ / np.abs(wave_).max() * amplitude).astype("<i2").tobytes()
+
+
 def mix(a: bytes, b: bytes) -> bytes:
     x = np.frombuffer(a, "<i2").astype(np.int32)
     y = np.frombuffer(b, "<i2").astype(np.int32)

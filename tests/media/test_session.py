@@ -7,6 +7,7 @@ import wave
 from collections.abc import Awaitable, Callable
 
 import numpy as np
+import pytest
 
 from tests.emulators.audiosocket_peer import AudioSocketPeer
 from tests.media.speech import speech, tone
@@ -50,6 +51,8 @@ async def call(
     then_silence: float = 1.0,
     config: MediaConfig | None = None,
     peer_actions: Callable[[AudioSocketPeer], Awaitable[None]] | None = None,
+    peer_kwargs: dict | None = None,
+    audio_delay: float = 0.0,
     **session_kwargs,
 ) -> tuple[dict, AudioSocketPeer]:
     """Run one call: the bot side runs `scenario`, the caller streams `caller_audio` in real time."""
@@ -69,12 +72,12 @@ async def call(
 
     server = AudioSocketServer(handler, "127.0.0.1", 0)
     await server.start()
-    peer = AudioSocketPeer("127.0.0.1", server.bound_port)
+    peer = AudioSocketPeer("127.0.0.1", server.bound_port, **(peer_kwargs or {}))
     try:
         await peer.connect()
-        result["stream_start"] = asyncio.get_running_loop().time()
+        result["stream_start"] = asyncio.get_running_loop().time() + audio_delay
         if caller_audio is not None:
-            peer.start_stream(caller_audio, then_silence=then_silence)
+            peer.start_stream(caller_audio, then_silence=then_silence, delay=audio_delay)
         if peer_actions is not None:
             await peer_actions(peer)
         await asyncio.wait_for(finished.wait(), 20)
@@ -205,8 +208,8 @@ async def test_silent_call_is_kept_alive_and_reports_silence_and_dtmf():
     result, peer = await call(scenario, None, config=config, peer_actions=press_keys_late)
     assert peer.end_reason == "bot_hangup"
     frames = peer.audio_frames()
-    # The session waits up to 0.5 s for caller audio to learn the rate, then streams silence.
-    assert frames[0].t < 0.7 and all(r.payload == bytes(FRAME) for r in frames)
+    # The session does not wait for caller audio to learn the rate: silence streams at once.
+    assert frames[0].t < 0.2 and all(r.payload == bytes(FRAME) for r in frames)
     assert len(frames) >= (frames[-1].t - frames[0].t) / 0.02 - 2
     gaps = np.diff([r.t for r in frames[3:]])
     assert gaps.max() < 0.06
@@ -330,3 +333,88 @@ async def test_the_recogniser_adapts_to_the_line_before_the_caller_first_speaks(
     result, _ = await call(scenario, caller, then_silence=1.5, recognizer=recognizer)
     assert recognizer.adapted == [32000]  # once, 1 s (asr_warmup_ms) at 16 kHz
     assert [e.text for e in result["events"] if isinstance(e, SpeechEnded)] == ["да"]
+
+
+# --- PROTOCOLS.md §9: the first audio comes late, or not at all while the caller is quiet -------------
+
+
+def decode_recording(path) -> tuple[np.ndarray, int]:  # noqa: ANN001
+    from pydub import AudioSegment
+
+    segment = AudioSegment.from_file(path)
+    return np.array(segment.get_array_of_samples()).reshape(-1, 2), segment.frame_rate
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+async def test_late_first_audio_keeps_rate_kind_and_timeline_right(tmp_path, rate):
+    # A slin16 channel (Dial(AudioSocket/...c(slin16)): no 2 s timer) whose caller is quiet for 1.2 s. The
+    # bot starts its prompt at once: 8 kHz labelled 0x10 until the caller's first frame tells the call's
+    # rate, then that rate, the prompt neither stretched nor squeezed. The caller's click sits in the
+    # recording where it was heard.
+    click = tone(2000, 0.02, rate, amplitude=20000)
+    caller = bytes(rate) + click + bytes(rate)  # click 0.5 s after the first frame
+    prompt = tone(440, 3.0, 16000, amplitude=6000)
+
+    async def scenario(session: MediaSession, result: dict) -> None:
+        result["t0"] = session.recorder._t0
+        handle = session.play(prompt, 16000, interruptible=False)
+        await asyncio.wait_for(handle, 10)
+        await asyncio.sleep(0.3)
+        result["recording_rate"] = session.recorder.sample_rate
+
+    result, peer = await call(
+        scenario,
+        caller,
+        audio_delay=1.2,
+        recording_path=tmp_path / "late.wav",
+        peer_kwargs={"sample_rate": rate, "inactivity_timeout": None},
+    )
+    frames = peer.audio_frames()
+    assert frames[0].t < 0.2  # no waiting for the rate
+    for frame in frames:  # the kind always tells the payload's real rate (20 ms frames)
+        assert len(frame.payload) == {0x10: 320, 0x12: 640}[frame.kind], (hex(frame.kind), len(frame.payload))
+    first_in = peer.first_audio_at
+    assert first_in is not None and first_in >= 1.2
+    assert all(f.kind == 0x10 for f in frames if f.t < first_in)
+    expected_kind = {8000: 0x10, 16000: 0x12}[rate]
+    assert all(f.kind == expected_kind for f in frames if f.t > first_in + 0.1)
+    played = sum(
+        len(f.payload) / 2 / {0x10: 8000, 0x12: 16000}[f.kind]
+        for f in frames
+        if np.abs(np.frombuffer(f.payload, "<i2")).max() > 1000
+    )
+    assert abs(played - 3.0) <= 0.05, f"the 3.0 s prompt was heard for {played:.2f} s"
+
+    assert result["recording_rate"] == rate
+    stereo, file_rate = decode_recording(result["recording"][0])
+    left_click = np.argmax(np.abs(stereo[:, 0])) / file_rate
+    expected = result["stream_start"] + 0.5 - result["t0"]
+    assert abs(left_click - expected) < 0.06, (left_click, expected)
+
+
+async def test_turn_ends_when_the_phone_stops_sending_during_silence():
+    # A phone with silence suppression sends the phrase and then nothing: the turn still ends after the
+    # trailing silence, and the silence watch runs on afterwards.
+    phrase = speech("Сто двадцать три", RATE)
+    recognizer = FakeRecognizer(final="сто двадцать три")
+    config = MediaConfig(silence_timeout=1.5)
+
+    async def scenario(session: MediaSession, result: dict) -> None:
+        await collect_until(session, result, lambda e: isinstance(e, Silence), 8)
+        result["done_at"] = asyncio.get_running_loop().time()
+
+    result, peer = await call(
+        scenario,
+        bytes(RATE) + phrase,
+        then_silence=10.0,
+        config=config,
+        recognizer=recognizer,
+        peer_kwargs={"silence_suppression": True},
+    )
+    assert peer.suppressed_frames > 0 and peer.end_reason == "bot_hangup"
+    ended = [e for e in result["events"] if isinstance(e, SpeechEnded)]
+    assert [e.text for e in ended] == ["сто двадцать три"]
+    phrase_end = result["stream_start"] + 0.5 + len(phrase) / 2 / RATE
+    assert ended[0].timestamp - phrase_end < 0.8 + 0.6, "end of turn waited for frames that never came"
+    silences = [e for e in result["events"] if isinstance(e, Silence)]
+    assert silences and silences[0].timestamp - ended[0].timestamp < 1.5 + 0.5

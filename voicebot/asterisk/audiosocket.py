@@ -206,7 +206,7 @@ class AudioSocketCall:
         self._decoder = decoder
         self._queue: asyncio.Queue[InboundFrame] = asyncio.Queue(maxsize=queue_frames)
         self._closed = asyncio.Event()
-        self._rate_known = asyncio.Event()
+        self._last_audio_at: float | None = None
         self._write_timeout = write_timeout
         self._dropped = 0
         self._log_extra = {"call_uuid": str(call_uuid)}
@@ -218,11 +218,10 @@ class AudioSocketCall:
     async def wait_closed(self) -> None:
         await self._closed.wait()
 
-    async def wait_sample_rate(self, max_wait: float, default: int = 8000) -> int:
-        """The call's rate from its first audio frame; `default` if none came in time (silent far end)."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._rate_known.wait(), max_wait)
-        return self.sample_rate or default
+    @property
+    def last_audio_at(self) -> float | None:
+        """Loop time the last audio frame was read off the socket (None before the first)."""
+        return self._last_audio_at
 
     async def frames(self) -> AsyncIterator[InboundFrame]:
         """Inbound audio and DTMF in arrival order; the last item is always a `HangupFrame`."""
@@ -235,7 +234,11 @@ class AudioSocketCall:
                 return
 
     async def send_audio(self, pcm: bytes, sample_rate: int | None = None) -> None:
-        """Send 16-bit PCM at the call's rate (or `sample_rate`); the caller is responsible for pacing."""
+        """Send 16-bit PCM at `sample_rate` (default: the call's rate); the caller is responsible for pacing.
+
+        The kind byte always tells the rate the audio really has: Asterisk converts any slin rate to the
+        channel's, so 8 kHz audio sent before the call's rate is known plays at the right speed.
+        """
         if self.closed:
             raise CallClosedError(f"call {self.uuid} is closed")
         if len(pcm) % 2:
@@ -287,9 +290,9 @@ class AudioSocketCall:
         now = asyncio.get_running_loop().time()
         if is_audio_kind(frame.kind):
             rate = rate_of_kind(frame.kind)
+            self._last_audio_at = now
             if self.sample_rate is None:
                 self.sample_rate = rate
-                self._rate_known.set()
             elif rate != self.sample_rate:
                 log.warning("audio rate changed %s -> %s Hz", self.sample_rate, rate, extra=self._log_extra)
                 self.sample_rate = rate
@@ -317,7 +320,6 @@ class AudioSocketCall:
             return
         self.hangup_reason = reason
         self._closed.set()
-        self._rate_known.set()
         self._put(HangupFrame(reason, asyncio.get_running_loop().time()))
         with contextlib.suppress(Exception):
             self._writer.close()

@@ -41,8 +41,8 @@ class TapTransport:
     def closed(self) -> bool:
         return self.inner.closed
 
-    async def send_audio(self, pcm: bytes) -> None:
-        await self.inner.send_audio(pcm)
+    async def send_audio(self, pcm: bytes, sample_rate: int | None = None) -> None:
+        await self.inner.send_audio(pcm, sample_rate)
 
     async def hangup(self) -> None:
         await self.inner.hangup()

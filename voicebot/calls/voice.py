@@ -4,7 +4,9 @@ The bot speaks a turn (every utterance synthesised up front, played in order, ea
 the flow says), then waits for the caller: an utterance the recogniser transcribed, keypad digits, silence
 or the hang-up. Caller speech that ends while an interruptible prompt is still playing did not interrupt it
 (the barge-in controller judged it a backchannel or noise) and is ignored; speech or keys during a
-protected prompt are answered once the prompt is over.
+protected prompt are answered once the prompt is over. Speech that did cut a prompt but brought no words
+(a long noise, a cough, speech the recogniser could not make out) gives the caller the cut part of the turn
+again, from the start of the utterance it cut, instead of leaving them in silence.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from voicebot.dialogue.context import CallerInput
 from voicebot.dialogue.runtime import BotTurn, Dialogue
 from voicebot.dialogue.session import open_dialogue
 from voicebot.logs import call_id_var
-from voicebot.media.frames import Dtmf, Hangup, Silence, SpeechEnded
+from voicebot.media.frames import BargeIn, Dtmf, Hangup, Silence, SpeechEnded
 from voicebot.media.pipeline import MediaSession
-from voicebot.media.player import Playout
+from voicebot.media.player import Playout, PlayoutState
 
 if TYPE_CHECKING:
     from voicebot.calls.engine import VoiceEngine
@@ -87,6 +89,8 @@ class VoiceCall:
         self.media: MediaSession | None = None
         self.dialogue: Dialogue | None = None
         self.playouts: list[Playout] = []
+        self._turn_audio: list[tuple[Any, bool]] = []  # (audio, interruptible) per playout of the turn
+        self._barged_in = False  # caller speech cut a prompt; its words are still to come
         self.dtmf = DtmfCollector(engine.dtmf_timeout)
 
     async def run(self) -> CallResult:
@@ -164,13 +168,14 @@ class VoiceCall:
             await self.notify({"type": "bot", "text": turn.display, "step": turn.step})
         # All syntheses start at once; each utterance plays as soon as it and those before it are ready.
         jobs = [asyncio.ensure_future(self.engine.voice.audio(u)) for u in turn.utterances]
-        self.playouts = []
+        self.playouts, self._turn_audio, self._barged_in = [], [], False
         try:
             for utterance, job in zip(turn.utterances, jobs, strict=True):
                 audio = await job
                 if self.transport.closed:
                     break
                 self.playouts.append(self.media.play(audio.pcm, audio.sample_rate, utterance.barge_in))
+                self._turn_audio.append((audio, utterance.barge_in))
         finally:
             for job in jobs:
                 job.cancel()
@@ -201,7 +206,9 @@ class VoiceCall:
                 continue
             if isinstance(event, Hangup):
                 return CallerInput("hangup")
-            if isinstance(event, Dtmf):
+            if isinstance(event, BargeIn):
+                self._barged_in = True
+            elif isinstance(event, Dtmf):
                 self._interrupt()
                 digits = self.dtmf.press(event.digit, loop.time())
                 if digits:
@@ -215,8 +222,11 @@ class VoiceCall:
 
     def _speech_input(self, event: SpeechEnded) -> CallerInput | None:
         text = (event.text or "").strip()
+        barged_in, self._barged_in = self._barged_in, False
         if not text:
             log.debug("utterance without words", extra=self.extra)
+            if barged_in:
+                self._replay_cut_prompt()
             return None  # noise, or nothing the recogniser could make out
         if self._playing_interruptible():
             log.debug("speech did not interrupt the prompt; ignored", extra={**self.extra, "text": text})
@@ -236,6 +246,19 @@ class VoiceCall:
         player = self.media.player if self.media else None
         current = player.current if player else None
         return current is not None and current.interruptible and player.busy
+
+    def _replay_cut_prompt(self) -> None:
+        """Queue again the turn's utterances that a wordless barge-in cut, the first one from its start."""
+        assert self.media is not None
+        cut = [i for i, p in enumerate(self.playouts) if p.state is PlayoutState.INTERRUPTED]
+        if not cut or self.transport.closed:
+            return
+        log.info("a prompt was cut by speech without words; replaying it", extra=self.extra)
+        first = cut[0]
+        replayed = [
+            self.media.play(a.pcm, a.sample_rate, barge_in) for a, barge_in in self._turn_audio[first:]
+        ]
+        self.playouts[first:] = replayed
 
     def _interrupt(self) -> None:
         """A key press stops an interruptible prompt, as speech would."""

@@ -78,7 +78,9 @@ class WebSocketTransport:
                 self._queue.put_nowait(frame)
                 return
 
-    async def send_audio(self, pcm: bytes) -> None:
+    async def send_audio(self, pcm: bytes, sample_rate: int | None = None) -> None:
+        if sample_rate is not None and sample_rate != self._rate:
+            raise ValueError(f"the browser call runs at {self._rate} Hz, not {sample_rate}")
         if self._closed:
             raise ConnectionError("the browser call is over")
         if pcm:

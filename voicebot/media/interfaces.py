@@ -29,8 +29,11 @@ class CallTransport(Protocol):
         """Audio and DTMF in arrival order, ending with a `HangupFrame`."""
         ...
 
-    async def send_audio(self, pcm: bytes) -> None:
-        """Send PCM at the call's rate; pacing is the caller's job. Raises ConnectionError once closed."""
+    async def send_audio(self, pcm: bytes, sample_rate: int | None = None) -> None:
+        """Send PCM at `sample_rate` (default: the call's rate); pacing is the caller's job.
+
+        Raises ConnectionError once closed. A transport that cannot carry the rate raises ValueError.
+        """
         ...
 
     async def hangup(self) -> None: ...

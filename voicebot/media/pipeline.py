@@ -4,6 +4,14 @@ Inbound: transport frames -> recorder (left) -> resample to 16 kHz -> VAD -> end
 while the caller speaks, audio (with a pre-roll, since the VAD triggers late) goes to the recogniser.
 Outbound: TTS PCM at any rate -> resample to the call's rate -> paced player -> transport, recorder (right).
 The dialogue layer sees `MediaEvent`s (frames.py) and calls `play()` / `stop_playback()` / `hangup()`.
+
+Two things Asterisk does not guarantee, so the session does not rely on them (PROTOCOLS.md §9):
+* The caller's first audio frame can come late (outbound calls, phones with silence suppression). The
+  session starts at once at a provisional rate (`default_rate`; Asterisk accepts 8 kHz frames on any
+  channel) and switches player and recording to the call's real rate when its first frame arrives.
+* Frames can stop while the caller is quiet. Turn-taking runs on the session's own clock: once no frame has
+  come for `line_gap_ms`, the missing time is fed to the VAD as silence, so end-of-turn, the utterance cap,
+  barge-in decisions and the silence watch go on as if the phone had sent silent frames.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from voicebot.media.frames import (
 )
 from voicebot.media.interfaces import CallTransport, StreamingRecognizer, SynthesizedSpeech
 from voicebot.media.player import Player, Playout
-from voicebot.media.recorder import StereoRecorder
+from voicebot.media.recorder import StereoRecorder, recording_rate
 from voicebot.media.resample import StreamResampler, resample
 from voicebot.media.vad import VadFrame, VoiceActivityDetector
 
@@ -60,8 +68,10 @@ class MediaConfig:
     max_utterance_ms: int = 15000
     silence_timeout: float | None = 8.0  # None: never report silence
     lookahead_frames: int = 1
-    first_audio_timeout: float = 0.5  # wait this long for the call's rate before assuming default_rate
-    default_rate: int = 8000
+    default_rate: int = 8000  # the output rate until the caller's first frame tells the call's rate
+    # No inbound frame for this long means the phone suppresses silence: the gap counts as silence. Longer
+    # than any stall of our own event loop, so frames still in the socket are never mistaken for a gap.
+    line_gap_ms: int = 500
     bargein: BargeInConfig = field(default_factory=BargeInConfig)
 
 
@@ -96,6 +106,8 @@ class MediaSession:
         self._held: list[bytes] = []  # that run's audio past `asr_tail_ms`, not yet sent to the recogniser
         self._warmup: bytearray | None = bytearray() if self.config.asr_warmup_ms > 0 else None
         self._last_activity = 0.0
+        self._heard_until = 0.0  # loop time up to which caller audio (or assumed silence) was processed
+        self._rate_known = False
         self._closed = False
         self._recording: tuple[Path, float] | None = None
 
@@ -104,16 +116,13 @@ class MediaSession:
     async def start(self) -> None:
         cfg = self.config
         loop = asyncio.get_running_loop()
-        wait_rate = getattr(self.call, "wait_sample_rate", None)
-        if wait_rate is not None:
-            self.sample_rate = await wait_rate(cfg.first_audio_timeout, cfg.default_rate)
-        else:
-            self.sample_rate = self.call.sample_rate or cfg.default_rate
-        if self.recording_path is not None and self.sample_rate in (8000, 16000):
-            self.recorder = StereoRecorder(self.recording_path, self.sample_rate, clock=loop.time)
+        known = self.call.sample_rate
+        self._rate_known = known is not None
+        self.sample_rate = known or cfg.default_rate
+        if self.recording_path is not None:
+            rate = recording_rate(known) if known else None  # None: fixed by the caller's first frame
+            self.recorder = StereoRecorder(self.recording_path, rate, clock=loop.time)
             self.recorder.start()
-        elif self.recording_path is not None:
-            log.warning("no recording: call rate %s Hz", self.sample_rate, extra=self._extra)
         self._inbound_resampler = StreamResampler(self.sample_rate, ASR_RATE)
         self._vad = VoiceActivityDetector(
             ASR_RATE,
@@ -125,16 +134,17 @@ class MediaSession:
         )
         self._endpoint = EndpointDetector(cfg.frame_ms, cfg.trailing_silence_ms, cfg.max_utterance_ms)
         self.player = Player(
-            self.call.send_audio,
+            self._send,
             self.sample_rate,
             frame_ms=cfg.frame_ms,
             lookahead_frames=cfg.lookahead_frames,
-            on_frame=self.recorder.bot if self.recorder else None,
+            on_frame=self._record_bot if self.recorder else None,
         )
         self.bargein = BargeInController(self.player, cfg.bargein, self.is_backchannel, cfg.frame_ms)
-        self._last_activity = loop.time()
+        self._last_activity = self._heard_until = loop.time()
         self.player.start()
         self._spawn(self._inbound(), "inbound")
+        self._spawn(self._line_clock(), "line-clock")
         if self.recognizer is not None:
             self._spawn(self._asr_worker(), "asr")
         if cfg.silence_timeout is not None:
@@ -214,13 +224,57 @@ class MediaSession:
                 return
 
     def _on_audio(self, frame: AudioFrame) -> None:
+        if frame.sample_rate != self.sample_rate or not self._rate_known:
+            self._set_rate(frame.sample_rate)
         if self.recorder is not None:
-            self.recorder.caller(frame.pcm, frame.timestamp)
+            self.recorder.caller(frame.pcm, frame.timestamp, frame.sample_rate)
         if frame.sample_rate != self._inbound_resampler.in_rate:
-            log.warning("call rate changed to %s Hz", frame.sample_rate, extra=self._extra)
             self._inbound_resampler = StreamResampler(frame.sample_rate, ASR_RATE)
+        self._heard_until = max(self._heard_until, frame.timestamp)
         for vad_frame in self._vad.process(self._inbound_resampler.process(frame.pcm)):
             self._on_vad_frame(vad_frame, frame.timestamp)
+
+    def _set_rate(self, rate: int) -> None:
+        """The call's rate, from its caller's audio: the bot speaks at it from the next frame on."""
+        if self._rate_known and rate != self.sample_rate:
+            log.warning("call rate changed %s -> %s Hz", self.sample_rate, rate, extra=self._extra)
+        self._rate_known = True
+        self.sample_rate = rate
+        if self.player is not None:
+            self.player.set_rate(rate)
+
+    async def _send(self, pcm: bytes) -> None:
+        # The player's rate is read before any await, so it is the rate this frame was cut at.
+        await self.call.send_audio(pcm, self.player.sample_rate if self.player else self.sample_rate)
+
+    def _record_bot(self, pcm: bytes, t: float) -> None:
+        if self.recorder is not None and self.player is not None:
+            self.recorder.bot(pcm, t, self.player.sample_rate)
+
+    async def _line_clock(self) -> None:
+        """Feed silence for the time no frame came (a phone that sends nothing while its user is quiet)."""
+        loop = asyncio.get_running_loop()
+        frame_s = self.config.frame_ms / 1000
+        gap_s = self.config.line_gap_ms / 1000
+        silent_frame = bytes(ASR_RATE * self.config.frame_ms // 1000 * 2)
+        while True:
+            tick = min(0.1, gap_s / 2)
+            due = loop.time() + tick
+            await asyncio.sleep(tick)
+            now = loop.time()
+            if now - due > gap_s / 2:
+                continue  # our own loop stalled: frames may be waiting unread, this is no gap
+            read_at = getattr(self.call, "last_audio_at", None)  # read but perhaps not yet processed
+            if read_at is not None and now - read_at < gap_s:
+                continue
+            missing = int((now - self._heard_until) / frame_s)
+            if now - self._heard_until < gap_s or missing <= 0:
+                continue
+            for index in range(missing):
+                t = self._heard_until + (index + 1) * frame_s
+                for vad_frame in self._vad.process(silent_frame):
+                    self._on_vad_frame(vad_frame, t)
+            self._heard_until += missing * frame_s
 
     def _on_vad_frame(self, vf: VadFrame, now: float) -> None:
         assert self.bargein is not None

@@ -6,6 +6,9 @@ flight. That look-ahead is the floor of barge-in latency; after a stall (a busy 
 clock is re-anchored instead of bursting the missed frames, which Asterisk would play too fast anyway.
 While nothing is playing the player sends silence, because the AudioSocket() dialplan application hangs up
 after 2 s with nothing sent either way.
+
+The output rate can change mid-call (`set_rate`): a call starts at a provisional rate until the caller's
+first frame tells the real one, and what is still to be played is converted then.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator
 from enum import Enum
+
+from voicebot.media.resample import resample
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,7 @@ class Playout:
 
     def __init__(self, pcm: bytes, sample_rate: int, interruptible: bool, streaming: bool = False) -> None:
         self.sample_rate = sample_rate
+        self._write_rate = sample_rate
         self.interruptible = interruptible
         self.state = PlayoutState.QUEUED
         self.position = 0  # bytes already sent
@@ -63,10 +69,21 @@ class Playout:
         return self.position * 1000 // (2 * self.sample_rate)
 
     def write(self, pcm: bytes) -> None:
-        """Append audio to a streaming playout (TTS that synthesises sentence by sentence)."""
+        """Append audio at the rate the playout was created with (TTS that synthesises sentence by sentence)."""
         if self._complete:
             raise RuntimeError("playout is already complete")
-        self._pcm += pcm
+        self._pcm += resample(pcm, self._write_rate, self.sample_rate)
+
+    def _convert(self, rate: int) -> None:
+        """Re-express the audio not yet sent at another rate; what was sent stays counted."""
+        if rate == self.sample_rate:
+            return
+        sent = self.position * rate // self.sample_rate
+        sent -= sent % 2
+        rest = resample(bytes(self._pcm[self.position :]), self.sample_rate, rate)
+        self._pcm = bytearray(sent) + bytearray(rest)
+        self.position = sent
+        self.sample_rate = rate
 
     def end(self) -> None:
         """No more audio for a streaming playout; it finishes once what it has is sent."""
@@ -191,6 +208,16 @@ class Player:
         self._current.position = max(0, self._current.position - rewind)
         self._current.state = PlayoutState.PLAYING
         return True
+
+    def set_rate(self, sample_rate: int) -> None:
+        """Play at another rate from the next frame on; queued and unplayed audio is converted."""
+        if sample_rate == self.sample_rate:
+            return
+        log.info("playout rate %s -> %s Hz", self.sample_rate, sample_rate)
+        self.sample_rate = sample_rate
+        for playout in [self._current, *self._queue]:
+            if playout is not None:
+                playout._convert(sample_rate)
 
     def _enqueue(self, playout: Playout) -> Playout:
         if self.closed:

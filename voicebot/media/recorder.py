@@ -5,6 +5,12 @@ placed on a clock that starts with the recording: when a side falls behind that 
 `jitter_ms` (the caller's phone stopped sending, the bot was not streaming) the gap is filled with silence,
 so a sound heard at second N of the call sits at second N in both channels. Audio goes to a WAV file as it
 comes (the header is fixed up on close) and is encoded to OGG/Opus when the call ends.
+
+The file's rate may be left open (`sample_rate=None`) when the call's rate is not known yet: a slin16
+channel whose first caller frame comes late. Until then the clock already runs and the bot's frames are
+kept in memory; the first caller frame fixes the rate (or, after `decide_within` seconds without one, the
+rate of the bot's frames does). Frames at another rate than the file's are resampled, so nothing is ever
+stretched or squeezed.
 """
 
 from __future__ import annotations
@@ -19,58 +25,90 @@ from pathlib import Path
 
 import numpy as np
 
+from voicebot.media.resample import StreamResampler
+
 log = logging.getLogger(__name__)
 
 LEFT, RIGHT = 0, 1
+
+
+RECORDING_RATES = (8000, 16000)
+
+
+def recording_rate(call_rate: int) -> int:
+    """The file rate for a call rate: as is for 8/16 kHz, wideband calls at other rates at 16 kHz."""
+    return call_rate if call_rate in RECORDING_RATES else 16000
 
 
 class StereoRecorder:
     def __init__(
         self,
         path: Path | str,
-        sample_rate: int = 8000,
+        sample_rate: int | None = 8000,
         *,
         jitter_ms: int = 60,
         clock: Callable[[], float] = time.monotonic,
         opus_bitrate: str = "32k",
         keep_wav: bool = False,
+        decide_within: float = 10.0,
     ) -> None:
-        if sample_rate not in (8000, 16000):
+        if sample_rate is not None and sample_rate not in RECORDING_RATES:
             raise ValueError("recordings are made at 8 or 16 kHz")
         self.path = Path(path).with_suffix(".wav")
         self.sample_rate = sample_rate
-        self.jitter = sample_rate * jitter_ms // 1000
+        self.jitter_ms = jitter_ms
+        self.jitter = 0
         self.opus_bitrate = opus_bitrate
         self.keep_wav = keep_wav
+        self.decide_within = decide_within
         self._clock = clock
         self._t0: float | None = None
         self._pending = [bytearray(), bytearray()]  # samples not yet interleaved, per channel
         self._position = [0, 0]  # samples placed on the timeline, per channel
         self._written = 0  # stereo frames in the file
         self._wav: wave.Wave_write | None = None
+        self._early: list[tuple[int, bytes, float, int]] = []  # bot frames before the rate was known
+        self._resamplers: dict[tuple[int, int], StreamResampler] = {}
 
     # --- writing -------------------------------------------------------------------------------------
 
     def start(self, t0: float | None = None) -> None:
-        """Open the file and start the clock (default: now)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._wav = wave.open(str(self.path), "wb")  # noqa: SIM115 (open for the whole call)
-        self._wav.setnchannels(2)
-        self._wav.setsampwidth(2)
-        self._wav.setframerate(self.sample_rate)
+        """Start the clock (default: now); the file opens now, or once the rate is known."""
         self._t0 = self._clock() if t0 is None else t0
+        if self.sample_rate is not None:
+            self._open(self.sample_rate)
 
     @property
     def started(self) -> bool:
         return self._t0 is not None
 
-    def caller(self, pcm: bytes, t: float | None = None) -> None:
+    def caller(self, pcm: bytes, t: float | None = None, rate: int | None = None) -> None:
         """A frame from the caller that arrived at `t`, so it was spoken just before."""
-        self._add(LEFT, pcm, t, ends_at_t=True)
+        if self.sample_rate is None and self._t0 is not None and rate is not None:
+            self.decide(recording_rate(rate))  # the caller's first frame tells the call's rate
+        self._add(LEFT, pcm, t, rate, ends_at_t=True)
 
-    def bot(self, pcm: bytes, t: float | None = None) -> None:
+    def bot(self, pcm: bytes, t: float | None = None, rate: int | None = None) -> None:
         """A frame the bot sent at `t`, so it is heard from then on."""
-        self._add(RIGHT, pcm, t, ends_at_t=False)
+        self._add(RIGHT, pcm, t, rate, ends_at_t=False)
+
+    def decide(self, rate: int) -> None:
+        """Fix the file's rate (no-op once fixed) and place the frames kept while it was open."""
+        if self.sample_rate is not None or self._t0 is None:
+            return
+        self._open(recording_rate(rate))
+        early, self._early = self._early, []
+        for channel, pcm, t, frame_rate in early:
+            self._add(channel, pcm, t, frame_rate, ends_at_t=channel == LEFT)
+
+    def _open(self, rate: int) -> None:
+        self.sample_rate = rate
+        self.jitter = rate * self.jitter_ms // 1000
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._wav = wave.open(str(self.path), "wb")  # noqa: SIM115 (open for the whole call)
+        self._wav.setnchannels(2)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(rate)
 
     def offset_ms(self, t: float | None = None) -> int:
         """Milliseconds since the recording started, to store with dialogue turns."""
@@ -78,10 +116,21 @@ class StereoRecorder:
             return 0
         return max(0, round(((self._clock() if t is None else t) - self._t0) * 1000))
 
-    def _add(self, channel: int, pcm: bytes, t: float | None, *, ends_at_t: bool) -> None:
-        if self._wav is None or not pcm:
+    def _add(self, channel: int, pcm: bytes, t: float | None, rate: int | None, *, ends_at_t: bool) -> None:
+        if not pcm or self._t0 is None:
             return
         now = self._clock() if t is None else t
+        if self.sample_rate is None:
+            if rate is None:
+                return
+            self._early.append((channel, pcm, now, rate))
+            if now - self._t0 >= self.decide_within:
+                self.decide(rate)  # the caller stays silent: record at the bot's rate
+            return
+        if self._wav is None:
+            return
+        if rate is not None and rate != self.sample_rate:
+            pcm = self._resampled(channel, pcm, rate)
         samples = len(pcm) // 2
         start = self._clock_samples(now) - (samples if ends_at_t else 0)
         self._pad_to(channel, start)
@@ -91,8 +140,14 @@ class StereoRecorder:
         self._pad_to(1 - channel, self._clock_samples(now) - samples)
         self._flush()
 
+    def _resampled(self, channel: int, pcm: bytes, rate: int) -> bytes:
+        key = (channel, rate)
+        if key not in self._resamplers:
+            self._resamplers[key] = StreamResampler(rate, self.sample_rate or rate, quality="QQ")
+        return self._resamplers[key].process(pcm)
+
     def _clock_samples(self, t: float) -> int:
-        assert self._t0 is not None
+        assert self._t0 is not None and self.sample_rate is not None
         return round((t - self._t0) * self.sample_rate)
 
     def _pad_to(self, channel: int, target: int) -> None:
@@ -122,10 +177,12 @@ class StereoRecorder:
 
     @property
     def duration(self) -> float:
-        return self._written / self.sample_rate
+        return self._written / self.sample_rate if self.sample_rate else 0.0
 
     def close(self) -> float:
         """Write what is left, fix the WAV header; returns the duration in seconds."""
+        if self.sample_rate is None:
+            self.decide(self._early[-1][3] if self._early else RECORDING_RATES[0])
         if self._wav is not None:
             self._flush(pad=True)
             self._wav.close()
