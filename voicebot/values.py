@@ -12,27 +12,29 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_PHONE_JUNK = re.compile(r"[\s\-()./]")
+import phonenumbers
+
+_PHONE_CHARACTERS = re.compile(r"[0-9+\s\-().]*")  # ASCII only: full-width digits are not a phone number
 
 
 def parse_phone(raw: str) -> str:
-    """E.164 (+79161234567). Russian national spellings (8 916 …, 7916…) are accepted and normalised."""
-    text = _PHONE_JUNK.sub("", raw.strip())
+    """E.164 (+79161234567) of a number valid by the `phonenumbers` metadata; Russian national spellings
+    (8 916 …, 7916…, 916…) are accepted. Messages are in Russian: they reach the people who typed them."""
+    text = raw.strip()
     if not text:
-        raise ValueError("empty phone number")
-    if text.startswith("+"):
-        digits = text[1:]
-    elif len(text) == 11 and text[0] in "78":
-        digits = "7" + text[1:]
-    elif len(text) == 10 and text[0] == "9":
-        digits = "7" + text
-    else:
-        raise ValueError(f"phone {raw.strip()!r} is not in E.164 form (+79161234567)")
-    if not digits.isdigit() or not 8 <= len(digits) <= 15 or digits[0] == "0":
-        raise ValueError(f"phone {raw.strip()!r} is not in E.164 form (+79161234567)")
-    if digits[0] == "7" and len(digits) != 11:
-        raise ValueError(f"phone {raw.strip()!r}: a +7 number has 10 digits after the country code")
-    return "+" + digits
+        raise ValueError("нет номера телефона")
+    if not _PHONE_CHARACTERS.fullmatch(text):
+        raise ValueError(
+            f"телефон {text[:40]!r} не распознан: допустимы только цифры 0–9, «+», пробелы, скобки и дефисы "
+            "(нужен номер вида +79161234567, E.164)"
+        )
+    try:
+        number = phonenumbers.parse(text, "RU")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValueError(f"телефон {text[:40]!r} не распознан: нужен номер вида +79161234567 (E.164)")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def parse_phones(raw: str) -> list[str]:
@@ -52,16 +54,19 @@ def parse_money(raw: str) -> Decimal:
     text = re.sub(r"(руб\.?|р\.?|₽)$", "", text)
     if not text:
         return Decimal("0.00")
+    not_money = f"сумма {raw.strip()[:40]!r} — не число рублей (пример: 4870.50)"
+    if not text.isascii():  # Decimal would take full-width and other Unicode digits
+        raise ValueError(not_money)
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"amount {raw.strip()!r} is not a number of rubles (e.g. 4870.50)") from None
+        raise ValueError(not_money) from None
     if not value.is_finite():
-        raise ValueError(f"amount {raw.strip()!r} is not a number of rubles (e.g. 4870.50)")
+        raise ValueError(not_money)
     if value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValueError(f"amount {raw.strip()!r} has more than two decimals (kopecks)")
+        raise ValueError(f"сумма {raw.strip()[:40]!r}: больше двух знаков после запятой")
     if abs(value) >= Decimal("10000000000"):
-        raise ValueError(f"amount {raw.strip()!r} is too large")
+        raise ValueError(f"сумма {raw.strip()[:40]!r} слишком велика")
     return value.quantize(Decimal("0.01"))
 
 
@@ -92,7 +97,7 @@ def parse_date(raw: str, what: str = "date") -> date:
             return date(int(m[3]), int(m[2]), int(m[1]))
         except ValueError:
             pass
-    raise ValueError(f"{what} {text!r} is not a date (YYYY-MM-DD)")
+    raise ValueError(f"{what} {text[:40]!r} — не дата (ГГГГ-ММ-ДД или ДД.ММ.ГГГГ)")
 
 
 def parse_datetime(raw: str, default_tz: str, what: str = "time") -> datetime:
@@ -114,7 +119,9 @@ def parse_timezone(raw: str, default: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"time zone {name!r} is not an IANA name (e.g. Europe/Moscow)") from None
+        raise ValueError(
+            f"часовой пояс {name[:64]!r} неизвестен (нужно имя IANA, например Europe/Moscow)"
+        ) from None
     return name
 
 

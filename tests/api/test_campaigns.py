@@ -46,8 +46,8 @@ async def test_csv_broken_rows_are_reported_and_the_rest_imported(client, keys, 
     assert "amount" in reasons[10]
     assert "E.164" in reasons[3]
     assert "Mars/Olympus" in reasons[5]
-    assert "first on line 2" in reasons[6]
-    assert "fields" in reasons[7]
+    assert "в строке 2" in reasons[6]
+    assert "полей 6" in reasons[7]
     campaign_id = response.json()["campaign"]["id"]
     async with db.session() as s:
         rows = (

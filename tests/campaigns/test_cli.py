@@ -64,9 +64,9 @@ def test_create_status_pause_resume_cancel(fresh_url, tmp_path):
     created = run(["create", str(path), "--name", "Долги март", "--scenario", "debt_reminder",
                    "--max-concurrent", "3", "--cps", "2", "--json"], fresh_url, tmp_path)  # fmt: skip
     assert created.returncode == 0, created.stderr
-    assert f"{path}:4: rejected: phone 'not-a-phone'" in created.stderr
-    assert f"{path}:5: rejected: debt_reminder needs full_name" in created.stderr
-    assert f"{path}:6: rejected: duplicate phone" in created.stderr
+    assert f"{path}:4: rejected: телефон 'not-a-phone'" in created.stderr
+    assert f"{path}:5: rejected: сценарию нужны столбцы: full_name" in created.stderr
+    assert f"{path}:6: rejected: телефон +7" in created.stderr
     report = json.loads(created.stdout.splitlines()[0])
     assert report["accepted"] == 2 and len(report["rejected"]) == 3
     campaign = str(report["campaign_id"])
@@ -88,7 +88,7 @@ def test_bad_inputs_fail_clearly(fresh_url, tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("name\nx\n", encoding="utf-8")
     result = run(["create", str(path), "--name", "x", "--scenario", "announcement"], fresh_url, tmp_path)
-    assert result.returncode == 2 and "no 'phone' column" in result.stderr
+    assert result.returncode == 2 and "нет столбцов: phone" in result.stderr
     path.write_text("phone,message\n+79160000001,hi\n", encoding="utf-8")
     result = run(["create", str(path), "--name", "x", "--scenario", "inbound_router"], fresh_url, tmp_path)
     assert result.returncode == 2 and "cannot be used for outbound" in result.stderr

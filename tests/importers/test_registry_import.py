@@ -23,7 +23,7 @@ async def test_accounts_bad_rows_reported_good_rows_kept(db):
     assert (report.read, report.inserted, report.updated) == (7, 3, 0)
     rejected = {r.line: r.reason for r in report.rejected}
     assert set(rejected) == {4, 5, 7, 8}
-    assert "phone '12345'" in rejected[4]
+    assert "телефон '12345'" in rejected[4]
     assert "Mars/Olympus" in rejected[5]
     assert "сорок" in rejected[7]
     assert "duplicate of line 2" in rejected[8]

@@ -11,11 +11,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from voicebot.api.access import authorize
-from voicebot.api.errors import ApiError
 from voicebot.api.paging import RowId, page_params
 from voicebot.db.models import Campaign
 from voicebot.services import campaigns as store
-from voicebot.services.contacts import validate_json_contacts
 from voicebot.services.keys import Principal
 from voicebot.services.paging import Page, PageParams, paginate
 
@@ -68,11 +66,7 @@ async def create_campaign(
     store.check_scenario(settings, body.scenario)
     store.check_webhook(settings, body.webhook_url)
     store.check_policy(body.scenario, body.settings)
-    if len(body.contacts) > settings.api_max_contacts:
-        raise ApiError(413, f"more than {settings.api_max_contacts} contacts in one campaign")
-    report = await asyncio.to_thread(
-        validate_json_contacts, body.contacts, body.scenario, settings.default_timezone
-    )
+    report = await asyncio.to_thread(store.parse_json, body.contacts, settings, body.scenario)
     spec = store.CampaignSpec(
         body.name, body.scenario, body.webhook_url, body.max_concurrent, body.calls_per_second, body.settings
     )
@@ -90,7 +84,7 @@ async def create_campaign(
 )
 async def upload_campaign_csv(
     request: Request,
-    file: UploadFile = File(description="CSV, UTF-8, header row with at least `phone`"),
+    file: UploadFile = File(description="CSV (UTF-8 or Windows-1251; `,` `;` or tab), header with `phone`"),
     name: str = Form(min_length=1, max_length=200),
     scenario: str = Form(min_length=1, max_length=64),
     webhook_url: str | None = Form(default=None, max_length=2000, pattern=WEBHOOK_PATTERN),

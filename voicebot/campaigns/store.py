@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voicebot.campaigns.contacts import RejectedRow, validate_rows
+from voicebot.campaigns.contacts import ContactReport, contacts_from_rows
 from voicebot.campaigns.policy import CampaignPolicy
 from voicebot.db.models import Campaign, CampaignContact
 from voicebot.db.session import Database
@@ -50,14 +50,10 @@ class CampaignNotFound(LookupError):
 class CreateReport:
     campaign_id: int | None
     accepted: int
-    rejected: list[RejectedRow] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # {line, reason}
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "campaign_id": self.campaign_id,
-            "accepted": self.accepted,
-            "rejected": [asdict(r) for r in self.rejected],
-        }
+        return {"campaign_id": self.campaign_id, "accepted": self.accepted, "rejected": self.rejected}
 
 
 @dataclass
@@ -80,7 +76,8 @@ async def create_campaign(
     *,
     name: str,
     scenario: str,
-    rows: Iterable[Mapping[str, Any]],
+    rows: ContactReport | Iterable[Mapping[str, Any]],
+    needs: Collection[str] = (),
     max_concurrent: int = 5,
     calls_per_second: float = 1.0,
     settings: dict[str, Any] | None = None,
@@ -91,13 +88,14 @@ async def create_campaign(
     start: bool = False,
     allowed_scenarios: Iterable[str] = OUTBOUND_SCENARIOS,
 ) -> CreateReport:
-    """Validate every row; store the campaign with its accepted contacts (none stored if none accepted)."""
+    """Store the campaign with its accepted contacts (none stored if none accepted). `rows` is a checked
+    ContactReport, or rows the one contact validator checks here (`needs`: the scenario's required)."""
     _check_campaign(name, scenario, max_concurrent, calls_per_second, allowed_scenarios)
     try:
         CampaignPolicy.from_settings(scenario, settings)
     except ValueError as exc:
         raise CampaignError(str(exc)) from None
-    batch = validate_rows(rows, scenario, default_timezone)
+    batch = rows if isinstance(rows, ContactReport) else contacts_from_rows(rows, needs, default_timezone)
     if not batch.accepted:
         return CreateReport(None, 0, batch.rejected)
     now = datetime.now(UTC)

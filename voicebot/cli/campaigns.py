@@ -10,8 +10,9 @@ from pathlib import Path
 import typer
 
 from voicebot.campaigns import store
-from voicebot.campaigns.contacts import read_csv
+from voicebot.campaigns.contacts import contacts_from_csv, scenario_needs
 from voicebot.cli.common import run_with_database, setup
+from voicebot.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -31,7 +32,7 @@ def _run(work: Callable[..., Awaitable[object]]) -> object:
 @app.command()
 def create(
     file: Path = typer.Argument(
-        ..., help="UTF-8 CSV with a header; 'phone' required, other columns are variables"
+        ..., help="CSV (UTF-8 or Windows-1251; `,` `;` or tab) with a header; 'phone' required"
     ),
     name: str = typer.Option(..., "--name", help="Campaign name shown to staff"),
     scenario: str = typer.Option(..., "--scenario", help="Outbound scenario, e.g. debt_reminder"),
@@ -44,22 +45,24 @@ def create(
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object"),
 ) -> None:
     """Create a campaign from a CSV of contacts; rejected rows are listed with their reasons."""
+    settings = get_settings()
     try:
-        rows = read_csv(file.read_bytes())
         extra = json.loads(settings_json) if settings_json else None
-    except (OSError, ValueError) as exc:
-        typer.echo(f"{file}: {exc}", err=True)
+        needs = scenario_needs(str(settings.scenarios_dir), scenario)
+        contacts = contacts_from_csv(file.read_bytes(), needs, settings.default_timezone)
+    except (OSError, ValueError) as exc:  # unreadable file, CsvFormatError, bad --settings JSON
+        typer.echo(f"{file}: {getattr(exc, 'strerror', None) or exc}", err=True)
         raise typer.Exit(2) from None
     report = _run(
         lambda db, settings: store.create_campaign(
-            db, name=name, scenario=scenario, rows=rows, max_concurrent=max_concurrent, calls_per_second=cps,
-            settings=extra, default_timezone=settings.default_timezone, start=start, created_by="cli",
-            allowed_scenarios=store.outbound_scenarios(str(settings.scenarios_dir)),
+            db, name=name, scenario=scenario, rows=contacts, max_concurrent=max_concurrent,
+            calls_per_second=cps, settings=extra, default_timezone=settings.default_timezone, start=start,
+            created_by="cli", allowed_scenarios=store.outbound_scenarios(str(settings.scenarios_dir)),
         )
     )  # fmt: skip
     assert isinstance(report, store.CreateReport)
     for rejected in report.rejected:
-        typer.echo(f"{file}:{rejected.line}: rejected: {rejected.reason}", err=True)
+        typer.echo(f"{file}:{rejected['line']}: rejected: {rejected['reason']}", err=True)
     if as_json:
         json.dump(report.as_dict(), sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -66,6 +66,7 @@ class Flow:
     directions: tuple[str, ...]
     outcomes: tuple[str, ...]
     variables: tuple[str, ...]
+    required: tuple[str, ...]  # variables a campaign contact must bring (checked on upload)
     start: dict[str, str]
     steps: dict[str, Step]
     texts: dict[str, Prompt]
@@ -93,6 +94,14 @@ class Flow:
             found.extend(step.say)
             found.extend(p for p in (step.prompt, step.reprompt, step.no_match) if p is not None)
         return found
+
+
+def _required(raw: dict[str, Any], path: Path) -> tuple[str, ...]:
+    required = _tuple(raw.get("required"))
+    unknown = set(required) - set(_tuple(raw.get("variables")))
+    if unknown:
+        raise FlowError(f"{path}: 'required' lists {', '.join(sorted(unknown))}, which 'variables' does not")
+    return required
 
 
 def _tuple(value: Any) -> tuple[str, ...]:
@@ -222,6 +231,7 @@ def load_flow(folder: Path) -> Flow:
         directions=_tuple(raw.get("direction")) or ("inbound", "outbound"),
         outcomes=_tuple(raw.get("outcomes")),
         variables=_tuple(raw.get("variables")),
+        required=_required(raw, path),
         start=start_map,
         steps=steps,
         texts=texts,

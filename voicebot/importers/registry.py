@@ -163,8 +163,8 @@ def _validated(
     good: list[Parsed] = []
     for row in rows:
         report.read += 1
-        if "__error__" in row.values:
-            report.reject(row.line, row.values["__error__"])
+        if row.error:
+            report.reject(row.line, row.error)
             continue
         try:
             parsed = parse(row)

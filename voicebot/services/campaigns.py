@@ -18,13 +18,20 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from voicebot.campaigns import store as dialer_store
+from voicebot.campaigns.contacts import (
+    Contact,
+    ContactReport,
+    TooManyContacts,
+    contacts_from_csv,
+    contacts_from_json,
+    scenario_needs,
+)
 from voicebot.campaigns.policy import CampaignPolicy
 from voicebot.campaigns.store import insert_contacts
 from voicebot.db.models import Campaign, CampaignImport
 from voicebot.db.session import Database
 from voicebot.dialogue.library import cached_library
-from voicebot.importers.csvfile import CsvFormatError, read_rows
-from voicebot.services.contacts import Contact, ContactReport, validate_csv_rows
+from voicebot.importers.csvfile import CsvFormatError
 from voicebot.services.destinations import DestinationRefused, check_literal
 from voicebot.services.errors import ServiceError
 from voicebot.services.paging import jsonable, to_dict
@@ -252,21 +259,24 @@ async def create_checked(
     return Created(campaign, summary, 201)
 
 
-def parse_csv(data: bytes, scenario: str, default_timezone: str, max_contacts: int) -> ContactReport:
+def parse_csv(data: bytes, settings: Settings, scenario: str) -> ContactReport:
+    needs = scenario_needs(str(settings.scenarios_dir), scenario)
     try:
-        text_ = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ServiceError(422, f"the file is not UTF-8 (byte {exc.start}); save it as CSV UTF-8") from None
-    try:
-        return validate_csv_rows(
-            read_rows(text_, required=("phone",)), scenario, default_timezone, max_contacts
+        return contacts_from_csv(
+            data, needs, settings.default_timezone, max_contacts=settings.api_max_contacts
         )
     except CsvFormatError as exc:
         raise ServiceError(422, str(exc)) from None
-    except ValueError as exc:  # too many rows
+    except TooManyContacts as exc:
         raise ServiceError(413, str(exc)) from None
-    except csv.Error as exc:
-        raise ServiceError(422, f"the CSV cannot be read: {exc}") from None
+
+
+def parse_json(items: list[Any], settings: Settings, scenario: str) -> ContactReport:
+    if len(items) > settings.api_max_contacts:
+        raise ServiceError(413, f"больше {settings.api_max_contacts} контактов в одном обзвоне")
+    return contacts_from_json(
+        items, scenario_needs(str(settings.scenarios_dir), scenario), settings.default_timezone
+    )
 
 
 async def create_from_csv(
@@ -279,9 +289,7 @@ async def create_from_csv(
         return replayed
     check_scenario(settings, spec.scenario)
     check_webhook(settings, spec.webhook_url)
-    report = await asyncio.to_thread(
-        parse_csv, data, spec.scenario, settings.default_timezone, settings.api_max_contacts
-    )
+    report = await asyncio.to_thread(parse_csv, data, settings, spec.scenario)
     return await create_checked(db, spec, report, key=key, sha256=sha256, actor=actor)
 
 

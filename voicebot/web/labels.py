@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 SCENARIOS = {
     "meter_readings": "Показания счётчиков",
     "request_intake": "Приём заявок",
@@ -185,27 +183,3 @@ def plural(n: int, one: str, few: str, many: str) -> str:
 def count(n: int, one: str, few: str, many: str) -> str:
     """«4 звонка»: the number followed by the right form."""
     return f"{n} {plural(n, one, few, many)}"
-
-
-# Row-report reasons come from the API's validators in English; the common ones read better in Russian.
-_REASONS = (
-    (
-        re.compile(r"^phone (.+) is not in E\.164 form \(\+79161234567\)$"),
-        "телефон {0} не в формате +79161234567",
-    ),
-    (
-        re.compile(r"^duplicate phone (\S+) \(first on line (\d+)\)$"),
-        "телефон {0} повторяется (впервые в строке {1})",
-    ),
-    (re.compile(r"^empty phone number$"), "пустой телефон"),
-    (re.compile(r"^phone is required.*$"), "нет телефона"),
-    (re.compile(r"^(\w+) needs (.+)$"), "сценарию {0} нужны столбцы: {1}"),
-)
-
-
-def reason(text: str) -> str:
-    for pattern, russian in _REASONS:
-        match = pattern.match(text)
-        if match:
-            return russian.format(*match.groups())
-    return text

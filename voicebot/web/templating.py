@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 from voicebot.dialogue.categories import categories_for
-from voicebot.web.labels import TABLES, count, label, plural, reason
+from voicebot.web.labels import TABLES, count, label, plural
 
 TEMPLATES = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -103,7 +103,6 @@ templates.env.filters.update(
     percent=percent,
     offset=offset,
     cell=cell,
-    reason=reason,
     plural=lambda n, one, few, many: plural(n, one, few, many),
     count=lambda n, one, few, many: count(n, one, few, many),
     duration=duration,
