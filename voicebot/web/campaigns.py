@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 
 from voicebot.db.models import CampaignImport
 from voicebot.dialogue.library import cached_library
+from voicebot.services import campaign_view as view
 from voicebot.services import campaigns as store
 from voicebot.services.errors import ServiceError
 from voicebot.web import queries
 from voicebot.web.auth import WebUser, area, check_csrf
 from voicebot.web.errors import UiRoute
+from voicebot.web.labels import ATTEMPT_RESULTS, CONTACT_STATES, EXAMPLES, OUTCOMES, VARIABLES
 from voicebot.web.templating import render
 
 router = APIRouter(route_class=UiRoute)
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 PAGE_SIZE = 20
+CONTACTS_PAGE = 50
 MAX_POLLED = 50
 LIVE_STATUSES = ("draft", "running", "paused")
 # action → statuses it is offered in (the dialer's state machine has the final word)
@@ -68,6 +72,15 @@ async def progress_json(
     return JSONResponse(result)
 
 
+def _library(request: Request):  # noqa: ANN202
+    return cached_library(str(request.app.state.settings.scenarios_dir))
+
+
+def _columns(request: Request) -> dict[str, view.ScenarioColumns]:
+    library = _library(request)
+    return {name: view.scenario_columns(library, name) for name in _outbound_scenarios(request)}
+
+
 def _form(
     request: Request, error: str | None = None, values: dict[str, Any] | None = None, status: int = 200
 ):
@@ -76,6 +89,8 @@ def _form(
         "campaign_new.html",
         {
             "scenarios": _outbound_scenarios(request),
+            "columns": _columns(request),
+            "variables": VARIABLES,
             "error": error,
             "values": values or {},
             "token": secrets.token_urlsafe(16),
@@ -83,6 +98,72 @@ def _form(
         },
         status,
     )
+
+
+POLICY_FIELDS = (
+    "weekday_from", "weekday_to", "weekend_from", "weekend_to",
+    "busy_delay", "busy_max", "no_answer_delay", "no_answer_max", "failed_delay", "failed_max",
+)  # fmt: skip
+
+
+def _policy(values: dict[str, Any]) -> dict[str, Any]:
+    """campaigns.settings from the form: only what the user filled in; the dialer's defaults fill the rest."""
+    settings: dict[str, Any] = {}
+    windows = {
+        day: [values[f"{day}_from"], values[f"{day}_to"]]
+        for day in ("weekday", "weekend")
+        if values.get(f"{day}_from") or values.get(f"{day}_to")
+    }
+    if any(not (start and end) for start, end in windows.values()):
+        raise ValueError("укажите и начало, и конец окна звонков")
+    if windows:
+        settings["windows"] = windows
+    retry = {}
+    for rule in ("busy", "no_answer", "failed"):
+        entry = {}
+        if values.get(f"{rule}_delay"):
+            entry["delay_minutes"] = float(values[f"{rule}_delay"])
+        if values.get(f"{rule}_max"):
+            entry["max_attempts"] = int(values[f"{rule}_max"])
+        if entry:
+            retry[rule] = entry
+    if retry:
+        settings["retry"] = retry
+    return settings
+
+
+def _policy_error(exc: Exception) -> str:
+    text = getattr(exc, "message", None) or str(exc)
+    if "230-ФЗ" in text:
+        return "окно выходит за часы, которые разрешает 230-ФЗ для звонков должникам."
+    if "start must be before" in text:
+        return "начало окна должно быть раньше конца."
+    if "not a time" in text:
+        return "время указывается как 09:00."
+    if "could not convert" in text or "invalid literal" in text or "must be numbers" in text:
+        return "задержка и число попыток — числа."
+    if "at least" in text or "must be" in text:
+        return "проверьте число попыток (от 1) и задержку (больше 0)."
+    return text
+
+
+@router.get("/campaigns/template/{scenario}.csv", name="ui_campaign_template", include_in_schema=False)
+async def csv_template(
+    scenario: str, request: Request, user: WebUser = Depends(area("campaigns"))
+) -> Response:
+    """A CSV to fill in Excel: the scenario's columns and one example row, UTF-8 with a BOM."""
+    if scenario not in _outbound_scenarios(request):
+        raise ServiceError(404, "Нет такого сценария для исходящих звонков.")
+    columns = view.scenario_columns(_library(request), scenario)
+    header = columns.header
+    lines = [",".join(header), ",".join(_csv_cell(EXAMPLES.get(c, "")) for c in header)]
+    body = "\ufeff" + "\r\n".join(lines) + "\r\n"
+    disposition = f'attachment; filename="template-{scenario}.csv"'
+    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
+
+
+def _csv_cell(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"' if any(ch in value for ch in ',"\n') else value
 
 
 @router.get("/campaigns/new", name="ui_campaign_new", response_class=HTMLResponse, include_in_schema=False)
@@ -105,17 +186,24 @@ async def create_campaign(
     user: WebUser = Depends(area("campaigns")),
 ) -> Response:
     await check_csrf(request, user, csrf)
-    values = {
+    form = await request.form()
+    values: dict[str, Any] = {
         "name": name,
         "scenario": scenario,
         "max_concurrent": max_concurrent,
         "calls_per_second": calls_per_second,
+        **{key: str(form.get(key) or "")[:16] for key in POLICY_FIELDS},
     }
     if not name.strip():
         return _form(request, "Укажите название обзвона.", values, 422)
     if not file.filename:
         return _form(request, "Выберите CSV-файл с контактами.", values, 422)
-    spec = store.CampaignSpec(name.strip(), scenario, None, max_concurrent, calls_per_second)
+    try:
+        policy = _policy(values)
+        store.check_policy(scenario, policy)
+    except (ValueError, ServiceError) as exc:
+        return _form(request, "Правила звонков: " + _policy_error(exc), values, 422)
+    spec = store.CampaignSpec(name.strip(), scenario, None, max_concurrent, calls_per_second, policy)
     try:
         created = await store.create_from_csv(
             request.app.state.db,
@@ -139,19 +227,43 @@ async def create_campaign(
 async def campaign_page(
     campaign_id: RowId, request: Request, user: WebUser = Depends(area("campaigns"))
 ) -> HTMLResponse:
-    campaign = await store.get_campaign(request.app.state.db, campaign_id)
-    progress = await store.progress(request.app.state.db, campaign_id)
-    async with request.app.state.db.session() as s:
+    db = request.app.state.db
+    campaign = await store.get_campaign(db, campaign_id)
+    progress = await store.progress(db, campaign_id)
+    async with db.session() as s:
         upload = await s.get(CampaignImport, campaign_id)
     actions = [action for action, sources in ACTIONS_FROM.items() if campaign.status in sources]
+    params = request.query_params
+    page = max(1, min(100_000, int(params.get("page", "1")) if params.get("page", "").isdigit() else 1))
+    query = view.ContactQuery(
+        q=params.get("q", "")[:100],
+        state=params.get("state", "") if params.get("state") in CONTACT_STATES else "",
+        result=params.get("result", "")[:32],
+        limit=CONTACTS_PAGE,
+        offset=(page - 1) * CONTACTS_PAGE,
+    )
+    contacts, found = await view.contacts(db, campaign_id, query)
+    retries, retry_total = await view.next_retries(db, campaign_id)
+    kept = {k: v for k, v in {"q": query.q, "state": query.state, "result": query.result}.items() if v}
     return render(
         request,
         "campaign.html",
         {
             "campaign": store.campaign_dict(campaign),
             "progress": progress,
+            "attempts": await view.attempt_counts(db, campaign_id),
+            "retries": retries,
+            "retry_total": retry_total,
+            "contacts": contacts,
+            "found": found,
+            "query": query,
+            "page": page,
+            "pages": max(1, -(-found // CONTACTS_PAGE)),
+            "filter_qs": urlencode(kept),
+            "results": {**ATTEMPT_RESULTS, **OUTCOMES},
             "report": upload.report if upload else None,
             "actions": actions,
+            "may_open_calls": user.may("calls"),
         },
     )
 

@@ -125,6 +125,23 @@ DELIVERY_STATUSES = {
     "dead": "Не доставлено",
 }
 
+# Variables of campaign contacts (CSV columns), as the person preparing the file reads them.
+VARIABLES = {
+    "phone": "Телефон", "timezone": "Часовой пояс", "account": "Лицевой счёт", "full_name": "ФИО",
+    "amount": "Сумма долга, ₽", "period": "Период долга", "address": "Адрес", "message": "Текст оповещения",
+    "ticket_number": "Номер заявки", "visit_date": "Дата визита", "visit_id": "Номер визита",
+    "window_from": "Визит с", "window_to": "Визит до", "specialist": "Специалист", "purpose": "Цель визита",
+    "slots": "Другие слоты", "access_note": "Примечание о доступе",
+}  # fmt: skip
+# An example value per variable for the downloadable CSV template.
+EXAMPLES = {
+    "phone": "+79161234567", "timezone": "Europe/Moscow", "account": "07234501", "full_name": "Орлова Наталья Петровна",
+    "amount": "1200.50", "period": "октябрь 2026", "address": "ул. Гагарина, д. 15, кв. 42",
+    "message": "Завтра с 10 до 14 часов не будет горячей воды.", "ticket_number": "Т-0001",
+    "visit_date": "2026-12-15", "visit_id": "V-100", "window_from": "10:00", "window_to": "14:00",
+    "specialist": "сантехник", "purpose": "поверка счётчиков", "slots": "", "access_note": "",
+}  # fmt: skip
+
 # Column names of the records a call wrote, as a supervisor reads them.
 COLUMNS = {
     "id": "№ записи", "number": "Номер", "category": "Категория", "priority": "Приоритет", "address": "Адрес",
@@ -156,11 +173,13 @@ TABLES = {
     "bucket": ANSWER_BUCKETS,
     "action": ACTIONS,
     "attempt_result": ATTEMPT_RESULTS,
+    "result": {**ATTEMPT_RESULTS, **OUTCOMES},  # a contact's outcome: the dialogue's, or the last dial's
     "callback_result": CALLBACK_RESULTS,
     "call_status": CALL_STATUSES,
     "audit_action": AUDIT_ACTIONS,
     "delivery_status": DELIVERY_STATUSES,
     "column": COLUMNS,
+    "variable": VARIABLES,
 }
 
 
