@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import text
 
-from voicebot.campaigns.contacts import REQUIRED_BY_SCENARIO
 from voicebot.dialogue.library import FlowLibrary
 from voicebot.services.paging import jsonable
 
@@ -104,8 +103,8 @@ class ScenarioColumns:
 def scenario_columns(library: FlowLibrary, scenario: str) -> ScenarioColumns:
     """The CSV columns a scenario reads: required ones are checked at upload, the rest of the flow's
     variables are optional (the bot skips what is missing)."""
-    required = REQUIRED_BY_SCENARIO.get(scenario, ())
-    flow_vars = library.get(scenario).variables
+    flow = library.get(scenario)
+    required, flow_vars = flow.required, flow.variables
     # every contact may carry its account number; the bot then skips identification
     optional = ("account", *(v for v in flow_vars if v not in required and v != "account"))
     return ScenarioColumns(scenario, tuple(required), optional)
