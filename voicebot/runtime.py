@@ -19,13 +19,14 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import uvicorn
 
 from voicebot.asterisk.ami import AMIClient
 from voicebot.asterisk.audiosocket import AudioSocketServer
+from voicebot.asterisk.channels import ChannelBook
 from voicebot.asterisk.fastagi import FastAGIServer
 from voicebot.calls.engine import VoiceEngine
 from voicebot.calls.retention import daily_purge
@@ -35,8 +36,10 @@ from voicebot.campaigns.placing import AMIPlacer
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
 from voicebot.dialogue.library import cached_library
+from voicebot.services.callcard import CardHub
 from voicebot.services.doctor import TelephonyHealth
 from voicebot.services.outbox import OutboxWorkers
+from voicebot.services.transfer import TransferDesk
 from voicebot.settings import Settings
 from voicebot.sla.callbacks import CallbackQueue
 from voicebot.sla.inbound import DialogueCapacity, InboundRouter, parse_scenario_map
@@ -60,6 +63,9 @@ class Runtime:
     ami: AMIClient | None = None
     dialer: Dialer | None = None
     health: TelephonyHealth | None = None  # doctor's report for /healthz and the web UI banner
+    channels: ChannelBook = field(default_factory=ChannelBook)  # call id -> the caller's channel
+    cards: CardHub = field(default_factory=CardHub)  # call cards for operators (web UI, SSE)
+    transfers: TransferDesk | None = None
 
 
 # --- builders: plain objects from settings and the parts they need -----------------------------------------
@@ -85,7 +91,9 @@ def dialogue_capacity(voice: VoiceEngine | None) -> DialogueCapacity:
     return DialogueCapacity(admission.limit, lambda: admission.active + len(registry))
 
 
-def build_router(settings: Settings, db: Database, voice: VoiceEngine | None) -> InboundRouter:
+def build_router(
+    settings: Settings, db: Database, voice: VoiceEngine | None, channels: ChannelBook | None = None
+) -> InboundRouter:
     return InboundRouter(
         db,
         dialogue_capacity(voice),
@@ -94,11 +102,27 @@ def build_router(settings: Settings, db: Database, voice: VoiceEngine | None) ->
         callback_delay=timedelta(seconds=settings.callback_delay_seconds),
         offer_ttl=settings.voice_announce_ttl,
         audiosocket_target=settings.audiosocket_advertise,
+        channels=channels,
     )
 
 
 def build_ami(settings: Settings) -> AMIClient:
     return AMIClient(settings.ami_host, settings.ami_port, settings.ami_username, settings.ami_secret)
+
+
+def build_transfers(settings: Settings, rt: Runtime) -> TransferDesk:
+    assert rt.ami is not None
+    desk = TransferDesk(
+        rt.db,
+        rt.ami,
+        rt.channels,
+        rt.cards,
+        operator_queue=settings.operator_queue,
+        dispatcher=settings.duty_dispatcher,
+        wait_seconds=settings.transfer_wait_seconds,
+    )
+    desk.attach()
+    return desk
 
 
 def scenario_direction(scenarios_dir: str) -> Callable[[str], str]:
@@ -114,7 +138,13 @@ def scenario_direction(scenarios_dir: str) -> Callable[[str], str]:
     return direction
 
 
-def build_dialer(settings: Settings, db: Database, ami: AMIClient, voice: VoiceEngine | None) -> Dialer:
+def build_dialer(
+    settings: Settings,
+    db: Database,
+    ami: AMIClient,
+    voice: VoiceEngine | None,
+    channels: ChannelBook | None = None,
+) -> Dialer:
     worker = worker_id()
     lease = timedelta(seconds=settings.dialer_lease_seconds)
     queue = CallbackQueue(
@@ -132,6 +162,7 @@ def build_dialer(settings: Settings, db: Database, ami: AMIClient, voice: VoiceE
         ring_seconds=settings.dialer_ring_seconds,
         caller_id=settings.dialer_caller_id,
         audiosocket_target=settings.audiosocket_advertise,
+        channels=channels,
     )
     return Dialer(
         db,
@@ -213,7 +244,7 @@ async def running_call_control(rt: Runtime) -> AsyncIterator[None]:
         log.info("dialer, callbacks and FastAGI routing disabled (VOICEBOT_DIALER_ENABLED=false)")
         yield
         return
-    rt.router = build_router(settings, rt.db, rt.voice)
+    rt.router = build_router(settings, rt.db, rt.voice, rt.channels)
     rt.fastagi = FastAGIServer({"inbound": rt.router}, host=settings.fastagi_host, port=settings.fastagi_port)
     try:
         await rt.fastagi.start()
@@ -221,7 +252,10 @@ async def running_call_control(rt: Runtime) -> AsyncIterator[None]:
         log.exception("FastAGI could not listen; inbound calls will take the dialplan's overflow path")
     rt.ami = build_ami(settings)
     MissedCallWatcher(rt.db, clock=rt.router.clock, callback_delay=rt.router.callback_delay).attach(rt.ami)
-    rt.dialer = build_dialer(settings, rt.db, rt.ami, rt.voice)
+    rt.dialer = build_dialer(settings, rt.db, rt.ami, rt.voice, rt.channels)
+    rt.transfers = build_transfers(settings, rt)
+    if rt.voice is not None:
+        rt.voice.on_leave = rt.transfers.leave
     ami, dialer = rt.ami, rt.dialer
     rt.health = health = TelephonyHealth(settings, ami)
     try:
@@ -280,11 +314,12 @@ class HTTPServer(uvicorn.Server):
         db: Database,
         voice: VoiceEngine | None,
         health: TelephonyHealth | None = None,
+        cards: CardHub | None = None,
     ) -> HTTPServer:
         from voicebot.api.app import create_app
 
         config = uvicorn.Config(
-            create_app(settings, database=db, voice_engine=voice, telephony_health=health),
+            create_app(settings, database=db, voice_engine=voice, telephony_health=health, call_cards=cards),
             host=settings.http_host,
             port=settings.http_port,
             log_config=None,
@@ -310,7 +345,7 @@ async def serve(settings: Settings, *, http: bool = True, telephony: bool = True
         if not http:
             await stop.wait()
             return
-        server = HTTPServer.for_app(settings, db, rt.voice, rt.health)
+        server = HTTPServer.for_app(settings, db, rt.voice, rt.health, rt.cards)
         http_task = asyncio.create_task(server.serve(), name="http")
         stopping = asyncio.create_task(stop.wait(), name="stop-signal")
         await asyncio.wait({http_task, stopping}, return_when=asyncio.FIRST_COMPLETED)

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     operator_queue: str | None = Field(
         default=None, description="Extension/queue of human operators for transfers; empty: none."
     )
+    transfer_wait_seconds: int = Field(
+        default=60,
+        ge=5,
+        le=540,
+        description="How long a caller handed to operators/the dispatcher hears ringing before being offered a "
+        "voice message and a callback (inside the 10-minute promise).",
+    )
     ticket_categories_file: Path | None = Field(
         default=None, description="YAML overriding the ticket category table (deadlines, responsible)."
     )

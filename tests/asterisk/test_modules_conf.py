@@ -139,3 +139,30 @@ def test_every_sound_the_dialplan_plays_has_a_text_or_tone() -> None:
     catalog = load_catalog(ROOT / "scenarios")
     assert played <= catalog.names, played - catalog.names
     assert all(re.search("[а-я]", text) for text in catalog.texts.values())
+
+
+def steps_of(context: str) -> list[str]:
+    section = re.split(rf"^\[{context}\]$", EXTENSIONS, maxsplit=1, flags=re.M)[1].split("\n[", 1)[0]
+    return [re.sub(r";.*", "", line).strip() for line in section.splitlines() if "=>" in line.split(";")[0]]
+
+
+def test_a_bot_that_dies_mid_call_leads_to_overflow_voice_message_and_callback() -> None:
+    # VOICEBOT_ACTION is cleared before the bot is connected; only the bot's goodbye sets it again.
+    assert steps_of("voicebot-route")[0] == "exten => dialogue,1,Set(VOICEBOT_ACTION=)"
+    after = steps_of("voicebot-after")
+    handled = [re.search(r'"\$\{VOICEBOT_ACTION\}" = "(\w+)"', step) for step in after]
+    assert {m[1] for m in handled if m} == {"transfer", "voicemail", "hangup"}
+    fallthrough = after[[i for i, m in enumerate(handled) if m][-1] + 1 :]
+    assert fallthrough[0].endswith("Set(VOICEBOT_BOT_STATUS=CRASHED)")
+    assert fallthrough[1].endswith("Goto(voicebot-route,overflow,1)")
+    overflow = steps_of("voicebot-route")
+    assert any("Goto(voicebot-voicemail,s,1)" in step for step in overflow)
+
+
+def test_a_transfer_nobody_answers_ends_in_a_voice_message_with_a_callback() -> None:
+    transfer = steps_of("voicebot-transfer")
+    assert any("Queue(${VOICEBOT_OPERATOR_QUEUE},r,,,${VOICEBOT_QUEUE_TIMEOUT})" in s for s in transfer)
+    fallback = [s for s in transfer if "fallback" in s or s.startswith("same")]
+    assert any("UserEvent(VoicebotTransfer," in s and "Status: fallback" in s for s in fallback)
+    assert any("Set(VOICEBOT_CALLBACK=1)" in s for s in transfer)
+    assert "Callback: ${VOICEBOT_CALLBACK}" in EXTENSIONS  # the voice message event asks for the callback

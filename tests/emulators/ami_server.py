@@ -176,6 +176,66 @@ class AMIServerEmulator:
             raise KeyError(name)
         self._hangup(channel, cause)
 
+    def add_channel(
+        self,
+        name: str,
+        variables: dict[str, str] | None = None,
+        context: str = "voicebot-route",
+        exten: str = "dialogue",
+    ) -> EmuChannel:
+        """A caller's channel already in the dialplan (e.g. an inbound SIP call after Answer())."""
+        uniqueid = f"{self._epoch}.{next(self._seq) * 2}"
+        channel = EmuChannel(
+            name, uniqueid, uniqueid, context, exten, state="Up", variables=dict(variables or {})
+        )
+        self.channels[name] = channel
+        self.inject_event("Newchannel", self.channel_events(channel))
+        return channel
+
+    def run_queue(
+        self,
+        name: str,
+        outcome: str,
+        *,
+        queue: str = "operators",
+        hold: int = 2,
+        member: str = "PJSIP/operator1",
+    ) -> None:
+        """What app_queue reports for the caller on ``name``: QueueCallerJoin, then ``answered``
+        (AgentConnect), ``abandoned`` (QueueCallerAbandon, QueueCallerLeave, Hangup) or ``timeout``
+        (QueueCallerLeave, then the dialplan's fallback UserEvent VoicebotTransfer)."""
+        channel = self.channels[name]
+        channel.context, channel.exten = "voicebot-transfer", "operators"
+        caller = self.channel_events(channel)
+        self.inject_event("QueueCallerJoin", [*caller, ("Queue", queue), ("Position", "1"), ("Count", "1")],
+                          "agent,all")  # fmt: skip
+        if outcome == "answered":
+            agent = EmuChannel(f"{member}-{next(self._seq):08x}", f"{self._epoch}.{next(self._seq) * 2}",
+                               channel.linkedid, "from-queue", "s", state="Up")  # fmt: skip
+            self.inject_event("AgentConnect", [*caller, *self._prefixed(agent, "Dest"), ("Queue", queue),
+                              ("Interface", member), ("MemberName", member), ("HoldTime", str(hold)),
+                              ("RingTime", "1")], "agent,all")  # fmt: skip
+        elif outcome == "abandoned":
+            self.inject_event("QueueCallerAbandon", [*caller, ("Queue", queue), ("Position", "1"),
+                              ("OriginalPosition", "1"), ("HoldTime", str(hold))], "agent,all")  # fmt: skip
+            self.inject_event("QueueCallerLeave", [*caller, ("Queue", queue), ("Position", "1"), ("Count", "0")],
+                              "agent,all")  # fmt: skip
+            self._hangup(channel, 16)
+        elif outcome == "timeout":
+            self.inject_event("QueueCallerLeave", [*caller, ("Queue", queue), ("Position", "1"), ("Count", "0")],
+                              "agent,all")  # fmt: skip
+            self.user_event(name, "VoicebotTransfer", [("VoicebotUUID", channel.variables.get("VOICEBOT_UUID", "")),
+                            ("Status", "fallback"), ("Reason", "TIMEOUT")])  # fmt: skip
+        else:
+            raise ValueError(outcome)
+
+    def user_event(self, name: str, kind: str, fields: list[tuple[str, str]]) -> None:
+        """``UserEvent(kind,Key: value,…)`` run by the dialplan on channel ``name``."""
+        channel = self.channels[name]
+        self.inject_event(
+            "UserEvent", [*self.channel_events(channel), ("UserEvent", kind), *fields], "user,all"
+        )
+
     def channel_events(self, channel: EmuChannel) -> list[tuple[str, str]]:
         pairs = [
             ("Channel", channel.name),

@@ -91,10 +91,12 @@ def create_app(
     database: Database | None = None,
     voice_engine: Any = None,
     telephony_health: Any = None,
+    call_cards: Any = None,
 ) -> FastAPI:
     """`database` given: use it as is (`voicebot.runtime`, tests); otherwise open (and maybe start and
     migrate) one. `voice_engine` runs the browser voice channel; without one it answers "unavailable".
-    `telephony_health` (voicebot.services.doctor.TelephonyHealth): its problems show on /healthz and in the UI."""
+    `telephony_health` (voicebot.services.doctor.TelephonyHealth): its problems show on /healthz and in the UI.
+    `call_cards` (voicebot.services.callcard.CardHub): call cards pushed to operators' pages."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -116,6 +118,7 @@ def create_app(
     app.state.settings = settings
     app.state.voice_engine = voice_engine
     app.state.telephony_health = telephony_health
+    app.state.call_cards = call_cards
     if database is not None:  # usable without running the lifespan (tests with ASGITransport)
         app.state.db = database
     app.state.auth_limiter = FailureLimiter(settings.api_auth_max_failures, settings.api_auth_block_seconds)

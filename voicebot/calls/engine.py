@@ -29,12 +29,14 @@ from voicebot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-TransferHook = Callable[[uuid.UUID, str], Awaitable[None]]
+# (call id, action, transfer target) -> whether the dialplan was told. Actions: "hangup" (the bot's own
+# goodbye) or "transfer"; a leg that ends without it is, for the dialplan, a bot that died mid-call.
+LeaveHook = Callable[[uuid.UUID, str, str | None], Awaitable[bool]]
 DEFAULT_INBOUND = "inbound_router"
 
 
-async def _no_transfer_hook(_call_id: uuid.UUID, _target: str) -> None:
-    return None
+async def _no_leave_hook(_call_id: uuid.UUID, _action: str, _target: str | None) -> bool:
+    return False
 
 
 def media_config_from(settings: Settings) -> MediaConfig:
@@ -59,7 +61,7 @@ class VoiceEngine:
     record: bool = True
     use_grammar: bool = True  # closed-question grammars (Russian word lists) for the recogniser
     vad_gating: bool = True  # False feeds the recogniser all audio (benchmarks show what gating saves)
-    on_transfer: TransferHook = _no_transfer_hook  # e.g. AMI Setvar VOICEBOT_ACTION=transfer on the channel
+    on_leave: LeaveHook = _no_leave_hook  # AMI Setvar VOICEBOT_ACTION on the caller's channel (TransferDesk)
     inbound_scenario: str = DEFAULT_INBOUND
 
     def __post_init__(self) -> None:
@@ -105,6 +107,14 @@ class VoiceEngine:
                 return await run_overflow(self, transport, spec, notify)
         finally:
             call_id_var.reset(token)
+
+    async def leave(self, call_id: uuid.UUID, action: str, target: str | None = None) -> bool:
+        """Tell the dialplan why the bot's leg ends, before the bot hangs it up (never raises)."""
+        try:
+            return await self.on_leave(call_id, action, target)
+        except Exception:
+            log.exception("leave hook failed", extra={"action": action})
+            return False
 
     # --- per-call parts -----------------------------------------------------------------------------------
 

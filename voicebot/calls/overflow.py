@@ -54,6 +54,7 @@ async def run_overflow(
         playout = media.play(audio.pcm, audio.sample_rate, interruptible=False)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.ensure_future(_resolved(playout)), MAX_MESSAGE_WAIT)
+        await engine.leave(spec.call_id, "hangup")  # the message was said: not a crash for the dialplan
     except Exception:
         log.exception("overflow call failed")
     finally:

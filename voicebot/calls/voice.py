@@ -188,8 +188,9 @@ class VoiceCall:
         await self._wait_playback()
         if turn.transfer:
             log.info("handing the call over", extra={**self.extra, "transfer": turn.transfer})
-            with contextlib.suppress(Exception):
-                await self.engine.on_transfer(self.spec.call_id, turn.transfer)
+            await self.engine.leave(self.spec.call_id, "transfer", turn.transfer)
+        else:
+            await self.engine.leave(self.spec.call_id, "hangup")
         await self.media.hangup()
 
     async def _listen(self) -> CallerInput:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from voicebot.asterisk.ami_originate import OriginateRequest, OriginateResult
 from voicebot.asterisk.ami_protocol import AMIActionError, AMIConnectionLost
+from voicebot.asterisk.channels import ChannelBook
 from voicebot.campaigns.calls import CallRequest
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,10 @@ class AMIPlacer:
         ring_seconds: float = 30.0,
         caller_id: str | None = None,
         audiosocket_target: str | None = None,
+        channels: ChannelBook | None = None,
     ) -> None:
         self.ami = ami
+        self.channels = channels
         self.registry = registry
         self.channel_template = channel_template
         self.ring_seconds = ring_seconds
@@ -101,4 +104,6 @@ class AMIPlacer:
             log.warning("originate refused", extra={"call_id": str(request.call_id), "error": str(exc)})
             return OriginateResult.FAILED
         outcome = await call.wait()
+        if self.channels is not None:
+            self.channels.remember(request.call_id, outcome.channel)  # the leg that runs the dialplan
         return outcome.result

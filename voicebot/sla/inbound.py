@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from voicebot.asterisk.channels import ChannelBook
 from voicebot.asterisk.fastagi import AGIChannel, AGIError, AGIRequest
 from voicebot.clock import Clock, utc_now
 from voicebot.db.models import Account, AccountPhone, Call, Outage
@@ -98,8 +99,10 @@ class InboundRouter:
         offer_ttl: float = 120.0,
         check_outages: bool = True,
         audiosocket_target: str | None = None,
+        channels: ChannelBook | None = None,
     ) -> None:
         self.db = db
+        self.channels = channels  # the caller's channel, for the bot's AMI Setvar at its goodbye
         self.capacity = capacity
         self.registry = registry
         self.scenarios = dict(scenarios or {})
@@ -115,6 +118,8 @@ class InboundRouter:
 
     async def __call__(self, request: AGIRequest, channel: AGIChannel) -> None:
         routing = await self.route(request)
+        if self.channels is not None:
+            self.channels.remember(routing.call_id, request.channel)
         try:
             await channel.set_variable("VOICEBOT_UUID", str(routing.call_id))
             await channel.set_variable("VOICEBOT_SCENARIO", routing.scenario)

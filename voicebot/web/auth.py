@@ -19,6 +19,7 @@ AREAS: dict[str, frozenset[str]] = {
     "campaigns": frozenset({"staff"}),
     "queues": frozenset({"ops", "supervisor"}),
     "try": frozenset({"ops", "supervisor", "staff"}),
+    "operator": frozenset({"ops", "supervisor", "staff"}),  # call cards of callers handed over by the bot
 }
 # where "/" leads each role, in order of preference
 HOME_ORDER = ("dashboard", "calls", "campaigns", "queues", "try")
