@@ -170,7 +170,10 @@ async def test_campaign_csv_upload_reports_bad_rows_and_actions_work(client, key
     conflict = await client.post(f"/campaigns/{campaign_id}/pause", data={"csrf": csrf})
     assert conflict.status_code == 409 and "другом состоянии" in conflict.text
     results = await client.get(f"/campaigns/{campaign_id}/results.csv")
-    assert results.status_code == 200 and results.text.startswith("contact_id,phone")
+    assert results.status_code == 200 and results.content.startswith(b"\xef\xbb\xbf")
+    header = results.text.lstrip("\ufeff").splitlines()[0]
+    assert header.startswith("№ контакта,Телефон,Лицевой счёт,Состояние") and "variables" not in header
+    assert "Отменено" in results.text  # the state in Russian, not `cancelled`
     all_bad = await client.post(
         "/campaigns/new",
         data={**fields, "token": "t2"},

@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from voicebot import __version__
 from voicebot.api import admin, analytics, campaigns, recordings, results, simulations
 from voicebot.api.access import FailureLimiter
+from voicebot.api.docs import install_docs
 from voicebot.api.errors import install_error_handlers
 from voicebot.api.limits import BodyLimit
 from voicebot.db.lifecycle import open_database
@@ -114,7 +115,10 @@ def create_app(
         version=__version__,
         description="Virtual telephone operator for housing companies: campaigns, calls, analytics.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_docs: /docs works offline
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.settings = settings
     app.state.voice_engine = voice_engine
     app.state.telephony_health = telephony_health

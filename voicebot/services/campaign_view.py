@@ -89,6 +89,15 @@ async def contacts(db: Any, campaign_id: int, query: ContactQuery) -> tuple[list
     return rows, int(total or 0)
 
 
+async def variable_names(db: Any, campaign_id: int) -> list[str]:
+    """Every variable any contact of the campaign carries, in a stable order (the export's columns)."""
+    sql = text(
+        "SELECT DISTINCT jsonb_object_keys(variables) AS k FROM campaign_contacts WHERE campaign_id = :id ORDER BY 1"
+    )
+    async with db.session() as s:
+        return list((await s.execute(sql, {"id": campaign_id})).scalars())
+
+
 @dataclass(frozen=True)
 class ScenarioColumns:
     scenario: str

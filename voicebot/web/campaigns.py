@@ -13,12 +13,13 @@ from voicebot.db.models import CampaignImport
 from voicebot.dialogue.library import cached_library
 from voicebot.services import campaign_view as view
 from voicebot.services import campaigns as store
+from voicebot.services import exports
 from voicebot.services.errors import ServiceError
 from voicebot.web import queries
 from voicebot.web.auth import WebUser, area, check_csrf
 from voicebot.web.errors import UiRoute
-from voicebot.web.labels import ATTEMPT_RESULTS, CONTACT_STATES, EXAMPLES, OUTCOMES, VARIABLES
-from voicebot.web.templating import render
+from voicebot.web.labels import ATTEMPT_RESULTS, CONTACT_STATES, EXAMPLES, OUTCOMES, VARIABLES, label
+from voicebot.web.templating import local_time, render
 
 router = APIRouter(route_class=UiRoute)
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -288,12 +289,47 @@ async def campaign_action(
     return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
 
 
-@router.get("/campaigns/{campaign_id}/results.csv", name="ui_campaign_results", include_in_schema=False)
-async def results_csv(
-    campaign_id: RowId, request: Request, user: WebUser = Depends(area("campaigns"))
+RESULT_COLUMNS = (
+    ("contact_id", "№ контакта"), ("phone", "Телефон"), ("account_number", "Лицевой счёт"),
+    ("state", "Состояние"), ("attempts", "Попыток"), ("outcome", "Итог"), ("last_result", "Последний дозвон"),
+    ("call_ended_at", "Разговор закончен"), ("promise_date", "Обещал оплатить до"),
+    ("promise_amount", "Сумма обещания"), ("nps_score", "Оценка NPS"), ("visit_status", "Визит"),
+    ("readings", "Принято показаний"), ("call_id", "Звонок"),
+)  # fmt: skip
+VISIT_STATUSES = {"planned": "Запланирован", "confirmed": "Подтверждён", "rescheduled": "Перенесён",
+                  "declined": "Отклонён", "cancelled": "Отменён"}  # fmt: skip
+
+
+async def _human_rows(db, campaign_id: int, variables: list[str], zone: str):  # noqa: ANN001, ANN202
+    async for row in store.iter_results(db, campaign_id):
+        human = dict(row)
+        human["state"] = label(row["state"], "contact_state")
+        human["outcome"] = label(row["outcome"], "result") if row["outcome"] else ""
+        human["last_result"] = label(row["last_result"], "attempt_result") if row["last_result"] else ""
+        human["visit_status"] = VISIT_STATUSES.get(row["visit_status"] or "", row["visit_status"])
+        human["call_ended_at"] = local_time(row["call_ended_at"], zone) if row["call_ended_at"] else ""
+        for name in variables:
+            human[f"var:{name}"] = (row.get("variables") or {}).get(name)
+        yield human
+
+
+@router.get("/campaigns/{campaign_id}/results.{fmt}", name="ui_campaign_results", include_in_schema=False)
+async def results_file(
+    campaign_id: RowId, fmt: str, request: Request, user: WebUser = Depends(area("campaigns"))
 ) -> Response:
-    export = await store.export_results(request.app.state.db, campaign_id, "csv")
-    disposition = f'attachment; filename="{export.filename}"'
-    return StreamingResponse(
-        export.chunks, media_type=export.media_type, headers={"Content-Disposition": disposition}
-    )
+    """Results for Excel: Russian headers and values, each contact variable in its own column."""
+    if fmt not in ("csv", "xlsx"):
+        raise ServiceError(404, "Выгрузка бывает в CSV или XLSX.")
+    db = request.app.state.db
+    await store.get_campaign(db, campaign_id)
+    variables = await view.variable_names(db, campaign_id)
+    columns = [exports.Column(k, t) for k, t in RESULT_COLUMNS] + [
+        exports.Column(f"var:{name}", label(name, "variable")) for name in variables
+    ]
+    rows = _human_rows(db, campaign_id, variables, request.app.state.settings.default_timezone)
+    name = f"campaign-{campaign_id}-results.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if fmt == "xlsx":
+        data = await exports.xlsx_bytes(rows, columns, "Результаты")
+        return Response(data, media_type=exports.XLSX_MEDIA, headers=headers)
+    return StreamingResponse(exports.csv_chunks(rows, columns), media_type=exports.CSV_MEDIA, headers=headers)
