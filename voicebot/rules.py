@@ -13,7 +13,6 @@ from datetime import date, datetime, time, timedelta
 ANSWER_WITHIN = timedelta(minutes=5)
 CALLBACK_WITHIN = timedelta(minutes=10)
 VOICE_MESSAGE_REVIEW_WITHIN = timedelta(minutes=10)
-QUALITY_CHECK_WITHIN = timedelta(hours=2)
 
 DEBT_LIMITS = {"day": 1, "week": 2, "month": 8}
 

@@ -36,6 +36,7 @@ from voicebot.campaigns.placing import AMIPlacer
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
 from voicebot.dialogue.library import cached_library
+from voicebot.retry import Backoff
 from voicebot.services.callcard import CardHub
 from voicebot.services.doctor import TelephonyHealth
 from voicebot.services.outbox import OutboxWorkers
@@ -181,16 +182,16 @@ def build_dialer(
 
 async def connect_forever(ami: AMIClient, settings: Settings) -> None:
     """First connection with backoff (the client reconnects by itself once it has logged in)."""
-    delay = 1.0
+    schedule = Backoff(initial=1.0, maximum=MAX_CONNECT_DELAY)
     while True:
         try:
             await ami.connect()
             log.info("AMI connected", extra={"host": settings.ami_host, "port": settings.ami_port})
             return
         except Exception as exc:  # unreachable, refused, bad secret: keep trying, never block serve
-            log.warning("AMI unavailable; retrying", extra={"error": repr(exc), "retry_in": delay})
+            delay = schedule.next_delay()
+            log.warning("AMI unavailable; retrying", extra={"error": repr(exc), "retry_in": round(delay, 1)})
             await asyncio.sleep(delay)
-            delay = min(delay * 2, MAX_CONNECT_DELAY)
 
 
 # --- lifetimes: each starts its part on enter and stops it on exit ------------------------------------------

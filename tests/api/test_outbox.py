@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from tests.api.receiver import Receiver
 from voicebot.services import outbox, sms
-from voicebot.services.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, backoff, verify
+from voicebot.services.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 
 @pytest.fixture
@@ -139,10 +139,11 @@ async def test_events_wait_while_there_is_no_secret_and_are_skipped_without_a_ur
         assert await s.scalar(text("SELECT count(*) FROM webhook_outbox WHERE status = 'pending'")) == 1
 
 
-def test_backoff_doubles_and_is_capped():
-    assert 4.5 <= backoff(1, 5, 3600) <= 5.5
-    assert 18 <= backoff(3, 5, 3600) <= 22
-    assert backoff(30, 5, 3600) <= 3960
+def test_backoff_doubles_and_is_capped(api_settings):
+    api_settings.webhook_backoff_seconds, api_settings.webhook_backoff_max_seconds = 5, 3600
+    assert 4 <= outbox.retry_in(api_settings, 1) <= 5
+    assert 16 <= outbox.retry_in(api_settings, 3) <= 20
+    assert 2880 <= outbox.retry_in(api_settings, 30) <= 3600
 
 
 async def test_sms_task_becomes_a_gateway_request_with_retries(db, api_settings, receiver):

@@ -20,7 +20,6 @@ import contextlib
 import inspect
 import itertools
 import logging
-import random
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from voicebot.asterisk.ami_protocol import (
     read_banner,
     read_message,
 )
+from voicebot.retry import Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -76,25 +76,6 @@ class AMIResponse:
 
     def get(self, key: str, default: str | None = None) -> str | None:
         return self.message.get(key, default)
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff, capped, with "equal jitter" so many bots don't reconnect in lockstep."""
-
-    initial: float = 0.5
-    maximum: float = 30.0
-    factor: float = 2.0
-    rng: Callable[[], float] = random.random
-    attempt: int = 0
-
-    def next_delay(self) -> float:
-        base = min(self.maximum, self.initial * self.factor**self.attempt)
-        self.attempt += 1
-        return base / 2 + base / 2 * self.rng()
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 @dataclass

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from voicebot.calls.callrow import insert_call_row
+from voicebot.db.callbacks import schedule_callback
 from voicebot.media.pipeline import MediaConfig, MediaSession
-from voicebot.sla.callbacks import schedule_callback
 
 if TYPE_CHECKING:
     from voicebot.calls.engine import VoiceEngine
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OVERFLOW_OUTCOME = "overflow"
-CALLBACK_WITHIN = timedelta(minutes=10)
 CALLBACK_DELAY = timedelta(minutes=1)  # a minute for lines to free up; well inside the 10-minute promise
 MESSAGE_WITH_CALLBACK = (
     "Здравствуйте! Сейчас все операторы заняты. Мы перезвоним вам в течение десяти минут. До свидания!"

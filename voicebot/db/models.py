@@ -334,6 +334,13 @@ class Callback(Base):
             _in("status", ("pending", "in_progress", "done", "failed", "cancelled")), name="status"
         ),
         Index("ix_callbacks_status_due", "status", "due_at"),
+        # one open callback per phone: `db.callbacks.schedule_callback` merges into it (ON CONFLICT)
+        Index(
+            "ux_callbacks_open_phone",
+            "phone",
+            unique=True,
+            postgresql_where=sql_text("status IN ('pending', 'in_progress')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from voicebot.db.callbacks import schedule_callback
 from voicebot.db.models import (
     Account,
     AccountPhone,
     Call,
-    Callback,
     CallTurn,
     DoNotCall,
     HumanTask,
@@ -431,17 +431,15 @@ class DialogueStore:
     ) -> None:
         phone = phone or ctx.call.phone or ""
         async with self.db.transaction() as s:
-            await s.execute(
-                insert(Callback).values(
-                    phone=phone,
-                    reason=reason,
-                    scenario=ctx.flow.name,
-                    account_id=ctx.slots.get("account_id"),
-                    source_call_id=ctx.call.call_id,
-                    missed_at=ctx.now if reason != "requested" else None,
-                    due_at=due_at,
-                    status="pending",
-                )
+            await schedule_callback(
+                s,
+                phone,
+                reason,
+                missed_at=ctx.now if reason != "requested" else None,
+                due_at=due_at,
+                source_call_id=ctx.call.call_id,
+                scenario=ctx.flow.name,
+                account_id=ctx.slots.get("account_id"),
             )
         ctx.record("callbacks", {"phone": phone, "due_at": due_at.isoformat(), "reason": reason})
 

@@ -18,12 +18,20 @@ import httpx
 from sqlalchemy import text
 
 from voicebot.db.session import Database
+from voicebot.retry import Backoff
 from voicebot.services import sms
 from voicebot.services.destinations import DestinationRefused, check_resolved
-from voicebot.services.webhooks import Attempt, backoff, envelope, post_event
+from voicebot.services.webhooks import Attempt, envelope, post_event
 from voicebot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def retry_in(settings: Settings, attempts: int) -> float:
+    """Seconds before the next delivery after `attempts` failed ones: doubling, capped, 20 % jitter."""
+    schedule = Backoff(settings.webhook_backoff_seconds, settings.webhook_backoff_max_seconds, jitter=0.2)
+    return schedule.delay(attempts - 1)
+
 
 LEASE = "interval '2 minutes'"
 BATCH = 20
@@ -65,7 +73,7 @@ async def _record_attempt(db: Database, row: Any, url: str, attempt: Any, settin
             status, next_at = "delivered", datetime.now(UTC)
         else:
             status = "failed" if attempts >= settings.webhook_max_attempts else "pending"
-            delay = backoff(attempts, settings.webhook_backoff_seconds, settings.webhook_backoff_max_seconds)
+            delay = retry_in(settings, attempts)
             next_at = datetime.now(UTC) + timedelta(seconds=delay)
         await s.execute(
             text(
@@ -212,7 +220,7 @@ async def _send_one(db: Database, settings: Settings, client: httpx.AsyncClient,
         status, next_at = "sent", datetime.now(UTC)
     else:
         status = "failed" if attempts >= settings.sms_max_attempts else "pending"
-        delay = backoff(attempts, settings.webhook_backoff_seconds, settings.webhook_backoff_max_seconds)
+        delay = retry_in(settings, attempts)
         next_at = datetime.now(UTC) + timedelta(seconds=delay)
     async with db.transaction() as s:
         await s.execute(

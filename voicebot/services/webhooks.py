@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import random
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -35,12 +34,6 @@ def verify(secret: str, timestamp: str, body: bytes, signed: str, *, tolerance: 
 def envelope(event_id: str, event_type: str, created_at: str, data: dict[str, Any]) -> bytes:
     body = {"id": event_id, "type": event_type, "created_at": created_at, "data": data}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode()
-
-
-def backoff(attempt: int, base: float, ceiling: float) -> float:
-    """Seconds before retry number `attempt` (1 = first retry): doubling, capped, ±10 % jitter."""
-    delay = min(ceiling, base * 2 ** max(0, attempt - 1))
-    return delay * random.uniform(0.9, 1.1)
 
 
 @dataclass(frozen=True)

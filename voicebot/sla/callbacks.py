@@ -19,8 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, text, update
 
 from voicebot import rules
 from voicebot.asterisk.ami_originate import OriginateResult
@@ -29,9 +28,6 @@ from voicebot.db.session import Database
 from voicebot.values import parse_phone
 
 log = logging.getLogger(__name__)
-
-REASONS = ("missed", "abandoned", "overflow", "requested")
-DEFAULT_DELAY = timedelta(minutes=1)
 
 
 def normalize_phone(raw: str | None) -> str | None:
@@ -42,58 +38,6 @@ def normalize_phone(raw: str | None) -> str | None:
         return parse_phone(raw)
     except ValueError:
         return None
-
-
-async def schedule_callback(
-    session: AsyncSession,
-    phone: str,
-    reason: str,
-    *,
-    missed_at: datetime,
-    delay: timedelta = DEFAULT_DELAY,
-    source_call_id: uuid.UUID | None = None,
-    scenario: str | None = None,
-    account_id: int | None = None,
-) -> int:
-    """Queue a call back (or bring the phone's open one forward); returns the callback id."""
-    if reason not in REASONS:
-        raise ValueError(f"callback reason must be one of {', '.join(REASONS)}")
-    if delay > rules.CALLBACK_WITHIN:
-        raise ValueError("a callback must be due within 10 minutes of the missed call")
-    due = missed_at + delay
-    existing = (
-        await session.execute(
-            select(Callback.id, Callback.due_at, Callback.source_call_id)
-            .where(Callback.phone == phone, Callback.status.in_(("pending", "in_progress")))
-            .with_for_update()
-            .limit(1)
-        )
-    ).first()
-    if existing is not None:
-        changes: dict[str, Any] = {"due_at": due} if existing.due_at > due else {}
-        if existing.source_call_id is None and source_call_id is not None:
-            changes["source_call_id"] = source_call_id
-        if changes:
-            await session.execute(update(Callback).where(Callback.id == existing.id).values(**changes))
-        return int(existing.id)
-    callback_id = await session.scalar(
-        insert(Callback)
-        .values(
-            phone=phone,
-            reason=reason,
-            scenario=scenario,
-            account_id=account_id,
-            source_call_id=source_call_id,
-            missed_at=missed_at,
-            due_at=due,
-            status="pending",
-        )
-        .returning(Callback.id)
-    )
-    log.info(
-        "callback queued", extra={"callback_id": callback_id, "reason": reason, "due_at": due.isoformat()}
-    )
-    return int(callback_id)
 
 
 @dataclass(frozen=True)

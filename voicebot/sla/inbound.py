@@ -31,9 +31,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from voicebot.asterisk.channels import ChannelBook
 from voicebot.asterisk.fastagi import AGIChannel, AGIError, AGIRequest
 from voicebot.clock import Clock, utc_now
+from voicebot.db.callbacks import schedule_callback
 from voicebot.db.models import Account, AccountPhone, Call, Outage
 from voicebot.db.session import Database
-from voicebot.sla.callbacks import normalize_phone, schedule_callback
+from voicebot.retry import Backoff
+from voicebot.sla.callbacks import normalize_phone
 from voicebot.values import normalize_key
 
 log = logging.getLogger(__name__)
@@ -282,16 +284,16 @@ class OfferLedger:
         task.add_done_callback(self._tasks.discard)
 
     async def _settle(self, routing: Routing) -> None:
-        waited, delay = 0.0, 0.25
+        waited, schedule = 0.0, Backoff(initial=0.25, maximum=5.0, jitter=0)
         params = {"id": routing.call_id, "offered": routing.offered_at, "dialled": routing.dialled}
         while waited <= self.ttl:
             async with self.db.transaction() as session:
                 if await session.scalar(_EXISTS, {"id": routing.call_id}):
                     await session.execute(_SET_OFFER, params)
                     return
+            delay = schedule.next_delay()
             await asyncio.sleep(delay)
             waited += delay
-            delay = min(delay * 2, 5.0)
         await self.on_missed(routing)
 
     async def close(self) -> None:

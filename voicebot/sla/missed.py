@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from voicebot.asterisk.ami_protocol import AMIMessage
+from voicebot.db.callbacks import schedule_callback
 from voicebot.db.models import Call
 from voicebot.db.session import Database
-from voicebot.sla.callbacks import normalize_phone, schedule_callback
+from voicebot.sla.callbacks import normalize_phone
 from voicebot.sla.voice_messages import EVENT_NAME, store_voice_message_event
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from voicebot import rules
+from voicebot.db.callbacks import schedule_callback
 from voicebot.db.models import Call, VoiceMessage
 from voicebot.db.session import Database
-from voicebot.sla.callbacks import normalize_phone, schedule_callback
+from voicebot.sla.callbacks import normalize_phone
 
 log = logging.getLogger(__name__)
 
