@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from voicebot.db.models import (
     Call,
@@ -39,6 +39,10 @@ class CallFilter:
     outcome: str | None = None
     phone: str | None = None
     campaign_id: int | None = None
+    text: str | None = None  # words said by the bot or the caller (transcript search)
+    has_recording: bool | None = None
+    hour: int | None = None  # hour of day (0–23) in `zone`: the dashboard's by-hour chart drills down here
+    zone: str = "Europe/Moscow"
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -71,7 +75,21 @@ async def list_calls(db: Database, span: TimeRange, where: CallFilter, page: Pag
     ):
         if value is not None:
             query = query.where(column == value)
-    return await page_of(db, query, page, Call.started_at.desc(), Call.id)
+    return await page_of(db, _narrowed(query, where), page, Call.started_at.desc(), Call.id)
+
+
+def _narrowed(query: Any, where: CallFilter) -> Any:
+    if where.text and where.text.strip():
+        pattern = "%" + where.text.strip().replace("%", r"\%").replace("_", r"\_") + "%"
+        said = select(CallTurn.id).where(CallTurn.call_id == Call.id, CallTurn.text.ilike(pattern))
+        query = query.where(said.exists())
+    if where.has_recording is not None:
+        has = Call.recording_path.is_not(None)
+        query = query.where(has if where.has_recording else ~has)
+    if where.hour is not None:
+        local_hour = func.extract("hour", func.timezone(where.zone, Call.started_at))
+        query = query.where(local_hour == where.hour)
+    return query
 
 
 async def load_call(db: Database, call_id: uuid.UUID) -> Call:

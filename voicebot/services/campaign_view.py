@@ -98,6 +98,22 @@ async def variable_names(db: Any, campaign_id: int) -> list[str]:
         return list((await s.execute(sql, {"id": campaign_id})).scalars())
 
 
+_UNANSWERED = text(
+    """
+    SELECT result, count(*) AS n FROM campaign_attempts
+    WHERE result <> 'answered' AND at >= :since AND at < :until GROUP BY result ORDER BY 2 DESC
+    """
+)
+
+
+async def unanswered_attempts(db: Any, since: Any, until: Any) -> dict[str, int]:
+    """Outbound dials nobody answered in a period, by result (busy, no_answer, …): they leave no call row,
+    so call counts alone never show them."""
+    async with db.session() as s:
+        rows = (await s.execute(_UNANSWERED, {"since": since, "until": until})).all()
+    return {row.result: row.n for row in rows}
+
+
 @dataclass(frozen=True)
 class ScenarioColumns:
     scenario: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from voicebot.web.labels import ANSWER_BUCKETS, label
 
@@ -21,7 +22,12 @@ def _figure(data: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
     return {"data": data, "layout": {**_LAYOUT, **layout}}
 
 
-def hours_by_direction(points: list[dict[str, Any]]) -> dict[str, Any]:
+def calls_link(period: dict[str, str], **filters: Any) -> str:
+    """The call list behind a bar: the dashboard's period plus the bar's own filters."""
+    return "/calls?" + urlencode({**period, **{k: v for k, v in filters.items() if v not in (None, "")}})
+
+
+def hours_by_direction(points: list[dict[str, Any]], period: dict[str, str] | None = None) -> dict[str, Any]:
     """Calls per hour of day (0–23, company time) stacked by direction, from an hourly time series."""
     counts: dict[str, list[int]] = {}
     for point in points:
@@ -29,13 +35,21 @@ def hours_by_direction(points: list[dict[str, Any]]) -> dict[str, Any]:
         for direction, n in point["counts"].items():
             counts.setdefault(direction, [0] * 24)[hour] += n
     data = [
-        {"type": "bar", "name": label(direction, "direction"), "x": list(range(24)), "y": values}
+        {
+            "type": "bar",
+            "name": label(direction, "direction"),
+            "x": list(range(24)),
+            "y": values,
+            "customdata": [calls_link(period or {}, direction=direction, hour=h) for h in range(24)],
+        }
         for direction, values in sorted(counts.items())
     ]
     return _figure(data, barmode="stack", xaxis={"title": "час", "dtick": 2}, yaxis={"title": "звонков"})
 
 
-def outcomes_by_scenario(by_scenario: dict[str, dict[str, int]]) -> dict[str, Any]:
+def outcomes_by_scenario(
+    by_scenario: dict[str, dict[str, int]], period: dict[str, str] | None = None
+) -> dict[str, Any]:
     scenarios = sorted(by_scenario)
     outcomes = sorted({o for values in by_scenario.values() for o in values})
     names = [label(s, "scenario") for s in scenarios]
@@ -46,6 +60,8 @@ def outcomes_by_scenario(by_scenario: dict[str, dict[str, int]]) -> dict[str, An
             "name": label(outcome, "outcome"),
             "y": names,
             "x": [by_scenario[s].get(outcome, 0) for s in scenarios],
+            "customdata": [calls_link(period or {}, scenario=s, outcome=outcome) for s in scenarios],
+            "hovertemplate": "%{y}: %{x}<extra>" + label(outcome, "outcome") + "</extra>",
         }
         for outcome in outcomes
     ]
@@ -53,7 +69,7 @@ def outcomes_by_scenario(by_scenario: dict[str, dict[str, int]]) -> dict[str, An
     return _figure(data, barmode="stack", height=height, margin={**_LAYOUT["margin"], "l": 170})
 
 
-def success_rates(success: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def success_rates(success: dict[str, dict[str, Any]], period: dict[str, str] | None = None) -> dict[str, Any]:
     rows = [(scenario, values) for scenario, values in success.items() if values.get("calls")]
     rates = []
     for _, values in rows:
@@ -65,10 +81,12 @@ def success_rates(success: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "orientation": "h",
             "y": [label(s, "scenario") for s, _ in rows],
             "x": rates,
-            "text": [f"{r:.0f} %" for r in rates],
             "textposition": "auto",
-            "customdata": [f"{v['successes']} из {v['calls']}" for _, v in rows],
-            "hovertemplate": "%{y}: %{x} % (%{customdata})<extra></extra>",
+            "customdata": [calls_link(period or {}, scenario=s) for s, _ in rows],
+            "text": [
+                f"{r:.0f} % ({v['successes']} из {v['calls']})" for r, (_, v) in zip(rates, rows, strict=True)
+            ],
+            "hovertemplate": "%{y}: %{text}<extra></extra>",
         }
     ]
     height = max(200, 60 + 36 * len(rows))

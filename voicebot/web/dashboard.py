@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from voicebot.services import analytics
+from voicebot.services import analytics, campaign_view
 from voicebot.services.calls import TimeRange
 from voicebot.web import charts, periods
 from voicebot.web.auth import WebUser, area
@@ -15,6 +16,10 @@ from voicebot.web.errors import UiRoute
 from voicebot.web.templating import render
 
 router = APIRouter(route_class=UiRoute)
+
+
+def _days(period: periods.Period) -> dict[str, str]:
+    return {"from": period.first.isoformat(), "to": period.last.isoformat()}
 
 
 async def _summary(request: Request, period: periods.Period, tz: str) -> dict[str, Any]:
@@ -27,10 +32,11 @@ async def _figures(
 ) -> dict[str, Any]:
     span = TimeRange(since=period.since, until=period.until)
     series = await analytics.timeseries(request.app.state.db, span, "hour", "direction", None, tz)
+    days = _days(period)
     return {
-        "hours": charts.hours_by_direction(series["points"]),
-        "outcomes": charts.outcomes_by_scenario(summary["calls"]["by_scenario"]),
-        "success": charts.success_rates(summary["success"]),
+        "hours": charts.hours_by_direction(series["points"], days),
+        "outcomes": charts.outcomes_by_scenario(summary["calls"]["by_scenario"], days),
+        "success": charts.success_rates(summary["success"], days),
         "nps": charts.nps_distribution(summary["nps"]),
         "answer": charts.answer_times(summary["calls"]["answer_time"]),
     }
@@ -54,6 +60,12 @@ async def dashboard(
     today_summary = await _summary(request, today, tz)
     summary = today_summary if chosen == today else await _summary(request, chosen, tz)
     figures = await _figures(request, chosen, summary, tz) if summary["calls"]["total"] else None
+    unanswered = await campaign_view.unanswered_attempts(request.app.state.db, chosen.since, chosen.until)
+    unanswered_today = (
+        unanswered
+        if chosen == today
+        else await campaign_view.unanswered_attempts(request.app.state.db, today.since, today.until)
+    )
     return render(
         request,
         "dashboard.html",
@@ -63,6 +75,10 @@ async def dashboard(
             "period": chosen,
             "presets": periods.PRESETS,
             "figures": figures,
+            "unanswered": unanswered,
+            "unanswered_today": unanswered_today,
+            "calls_query": urlencode(_days(chosen)),
+            "auto_refresh": chosen.preset == "today" or chosen.last >= today.first,
             "flash": error,
             "flash_kind": "error",
         },

@@ -105,6 +105,23 @@ CALLBACK_RESULTS = {
     "not_needed": "Перезвон не нужен",
 }
 CALL_STATUSES = {"active": "Идёт", "ended": "Завершён"}
+RESOURCES = {
+    "cold_water": "Холодная вода", "hot_water": "Горячая вода", "electricity": "Электричество",
+    "electricity_t1": "Электричество (день)", "electricity_t2": "Электричество (ночь)",
+    "electricity_t3": "Электричество (пик)", "gas": "Газ", "heat": "Отопление",
+}  # fmt: skip
+READING_STATUSES = {"accepted": "Принято", "rejected": "Отклонено", "pending": "На проверке"}
+PROMISE_STATUSES = {
+    "pending": "Ожидается",
+    "kept": "Выполнено",
+    "broken": "Не выполнено",
+    "withdrawn": "Отозвано",
+}
+VISIT_STATUSES = {
+    "planned": "Запланирован", "confirmed": "Подтверждён", "rescheduled": "Перенесён",
+    "declined": "Отклонён", "cancelled": "Отменён",
+}  # fmt: skip
+TASK_STATUSES = {"open": "Открыта", "done": "Выполнена", "cancelled": "Отменена"}
 AUDIT_ACTIONS = {
     "recording.listen": "Прослушал запись",
     "ticket.status": "Изменил статус заявки",
@@ -179,6 +196,8 @@ TABLES = {
     "audit_action": AUDIT_ACTIONS,
     "delivery_status": DELIVERY_STATUSES,
     "column": COLUMNS,
+    "resource": RESOURCES,
+    "visit_status": VISIT_STATUSES,
     "variable": VARIABLES,
 }
 
@@ -187,6 +206,16 @@ def label(code: object, table: str) -> str:
     if code is None or code == "":
         return "—"
     return TABLES.get(table, {}).get(str(code), str(code))
+
+
+# which code table a column of a call's record uses, by record kind
+RECORD_CODES = {
+    ("tickets", "status"): "ticket_status", ("callbacks", "status"): "callback_status",
+    ("readings", "status"): READING_STATUSES, ("promises", "status"): PROMISE_STATUSES,
+    ("visits", "status"): "visit_status", ("tasks", "status"): TASK_STATUSES,
+    ("callbacks", "result"): "callback_result", ("callbacks", "reason"): "callback_reason",
+}  # fmt: skip
+RECORD_COLUMN_CODES = {"priority": "priority", "resource": "resource", "category": "category"}
 
 
 def plural(n: int, one: str, few: str, many: str) -> str:

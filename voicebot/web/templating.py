@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 from voicebot.dialogue.categories import categories_for
-from voicebot.web.labels import TABLES, count, label, plural
+from voicebot.web.labels import RECORD_CODES, RECORD_COLUMN_CODES, TABLES, count, label, plural
 
 TEMPLATES = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -76,6 +76,21 @@ def label_filter(context: Any, code: object, table: str) -> str:
     return label(code, table)
 
 
+@pass_context
+def record_cell(context: Any, value: Any, column: str, kind: str, zone: str = "Europe/Moscow") -> str:
+    """A value of a record a call wrote: codes as Russian names, yes/no, nested data as «ключ: значение»."""
+    if isinstance(value, bool):
+        return "да" if value else "нет"
+    if isinstance(value, dict):
+        return "; ".join(f"{label(k, 'column')}: {cell(v, zone)}" for k, v in value.items()) or "—"
+    table = RECORD_CODES.get((kind, column)) or RECORD_COLUMN_CODES.get(column)
+    if table is not None and value not in (None, ""):
+        if isinstance(table, dict):
+            return table.get(str(value), str(value))
+        return label_filter(context, value, table)
+    return cell(value, zone)
+
+
 def duration(seconds: Any) -> str:
     """Seconds as «1 мин 05 с» / «42 с»; a dash when unknown."""
     if seconds is None or seconds == "":
@@ -106,6 +121,8 @@ templates.env.filters.update(
     plural=lambda n, one, few, many: plural(n, one, few, many),
     count=lambda n, one, few, many: count(n, one, few, many),
     duration=duration,
+    record_cell=record_cell,
+    who=lambda actor: str(actor or "—").removeprefix("web:").removeprefix("key:"),
     masked=masked,
 )
 

@@ -74,7 +74,7 @@
     tr.dataset.voiceMessage = m.id;
     cell(tr, countdown(m.review_due_at), "Осталось");
     cell(tr, m.phone, "Телефон");
-    cell(tr, time(m.created_at) + (m.listened_by ? " · прослушал " + m.listened_by : ""), "Получено");
+    cell(tr, time(m.created_at) + (m.listened_by ? " · прослушал " + m.listened_by.replace(/^web:/, "") : ""), "Получено");
     cell(tr, m.transcript || "—", "Расшифровка");
     return tr;
   }
