@@ -27,15 +27,19 @@ install_debian_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# requirements.lock: what the service needs (also the Docker image's); scripts/test.sh sets
+# VOICEBOT_LOCK=requirements-dev.lock for the test tools (pytest, playwright, the small test model …).
+LOCK="${VOICEBOT_LOCK:-requirements.lock}"
+
 install_python_packages() {
   local stamp=".venv/.lock-installed"
-  if [ -f "$stamp" ] && cmp -s requirements.lock "$stamp"; then return 0; fi
+  if [ -f "$stamp" ] && cmp -s "$LOCK" "$stamp"; then return 0; fi
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-  echo "setup: installing Python packages from requirements.lock" >&2
+  echo "setup: installing Python packages from $LOCK" >&2
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q --require-hashes -r requirements.lock
+  .venv/bin/python -m pip install -q --require-hashes -r "$LOCK"
   .venv/bin/python -m pip install -q --no-deps -e .
-  cp requirements.lock "$stamp"
+  cp "$LOCK" "$stamp"
 }
 
 install_debian_packages

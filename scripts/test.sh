@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The test command: set up, then run the whole suite. Uses DATABASE_URL's server when set (each run
-# creates and drops its own databases there), otherwise an embedded PostgreSQL in a temporary folder.
+# The test command: set up (with the dev lock), then run the whole suite, slow tests included (a plain
+# `pytest` leaves them out). Uses DATABASE_URL's server when set (each run creates and drops its own
+# databases there), otherwise an embedded PostgreSQL in a temporary folder.
 set -euo pipefail
-EXTRA_DEBIAN_PACKAGES="chromium" source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+VOICEBOT_LOCK="requirements-dev.lock" EXTRA_DEBIAN_PACKAGES="chromium" \
+  source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
+.venv/bin/python scripts/lock.py --check
 .venv/bin/ruff check voicebot tests scenarios
 .venv/bin/ruff format --check voicebot tests scenarios
-exec .venv/bin/pytest "$@"
+exec .venv/bin/pytest -m "slow or not slow" "$@"
