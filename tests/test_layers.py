@@ -20,7 +20,7 @@ LAYERS: dict[str, int] = {
     # the edges: how people and other programs reach the product
     "__main__": 4, "cli": 4, "api": 4, "web": 4, "runtime": 4, "bench": 4,
     # services: the product's use cases, shared by every edge
-    "services": 3, "calls": 3, "campaigns": 3, "sla": 3, "importers": 3, "demo": 3,
+    "services": 3, "max": 3, "calls": 3, "campaigns": 3, "sla": 3, "importers": 3, "demo": 3,
     # the core: dialogue, language and sound; `asterisk` is wire protocol only (like a library)
     "dialogue": 2, "nlu": 2, "media": 2, "asr": 2, "tts": 2, "asterisk": 2,
     # the base everything stands on

@@ -15,6 +15,8 @@ CALLBACK_WITHIN = timedelta(minutes=10)
 VOICE_MESSAGE_REVIEW_WITHIN = timedelta(minutes=10)
 
 DEBT_LIMITS = {"day": 1, "week": 2, "month": 8}
+# 230-ФЗ art. 7 p. 5: messages (SMS, messengers) per debtor, counted apart from calls.
+DEBT_MESSAGE_LIMITS = {"day": 2, "week": 4, "month": 16}
 
 # Non-working public holidays of the Labour Code, art. 112 (transfers by decree are not modelled).
 _HOLIDAYS = {(1, d) for d in range(1, 9)} | {(2, 23), (3, 8), (5, 1), (5, 9), (6, 12), (11, 4)}

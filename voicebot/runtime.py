@@ -36,6 +36,7 @@ from voicebot.campaigns.placing import AMIPlacer
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
 from voicebot.dialogue.library import cached_library
+from voicebot.max.service import MaxService
 from voicebot.retry import Backoff
 from voicebot.services.callcard import CardHub
 from voicebot.services.doctor import TelephonyHealth
@@ -67,6 +68,7 @@ class Runtime:
     channels: ChannelBook = field(default_factory=ChannelBook)  # call id -> the caller's channel
     cards: CardHub = field(default_factory=CardHub)  # call cards for operators (web UI, SSE)
     transfers: TransferDesk | None = None
+    max: MaxService | None = None
 
 
 # --- builders: plain objects from settings and the parts they need -----------------------------------------
@@ -276,6 +278,24 @@ async def running_call_control(rt: Runtime) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
+async def running_max(rt: Runtime) -> AsyncIterator[None]:
+    """The MAX messenger bot (long polling or webhook) when VOICEBOT_MAX_MODE is not `off`."""
+    settings = rt.settings
+    if settings.max_mode == "off":
+        yield
+        return
+    from voicebot.nlu import create_nlu
+
+    nlu = rt.voice.nlu if rt.voice is not None else create_nlu(settings)
+    rt.max = MaxService(settings, rt.db, nlu=nlu, library=cached_library(str(settings.scenarios_dir)))
+    await rt.max.start()
+    try:
+        yield
+    finally:
+        await rt.max.stop()
+
+
+@asynccontextmanager
 async def running_outbox(rt: Runtime) -> AsyncIterator[None]:
     async with OutboxWorkers(rt.db, rt.settings):
         yield
@@ -289,6 +309,7 @@ async def started(
     rt = Runtime(settings, db)
     parts = [("voice engine", running_voice)] if voice else []
     parts.append(("outbox workers", running_outbox))
+    parts.append(("MAX bot", running_max))
     if telephony:
         parts += [("AudioSocket", running_audiosocket), ("call control", running_call_control)]
     async with AsyncExitStack() as stack:
@@ -316,11 +337,19 @@ class HTTPServer(uvicorn.Server):
         voice: VoiceEngine | None,
         health: TelephonyHealth | None = None,
         cards: CardHub | None = None,
+        max_service: MaxService | None = None,
     ) -> HTTPServer:
         from voicebot.api.app import create_app
 
         config = uvicorn.Config(
-            create_app(settings, database=db, voice_engine=voice, telephony_health=health, call_cards=cards),
+            create_app(
+                settings,
+                database=db,
+                voice_engine=voice,
+                telephony_health=health,
+                call_cards=cards,
+                max_service=max_service,
+            ),
             host=settings.http_host,
             port=settings.http_port,
             log_config=None,
@@ -346,7 +375,7 @@ async def serve(settings: Settings, *, http: bool = True, telephony: bool = True
         if not http:
             await stop.wait()
             return
-        server = HTTPServer.for_app(settings, db, rt.voice, rt.health, rt.cards)
+        server = HTTPServer.for_app(settings, db, rt.voice, rt.health, rt.cards, rt.max)
         http_task = asyncio.create_task(server.serve(), name="http")
         stopping = asyncio.create_task(stop.wait(), name="stop-signal")
         await asyncio.wait({http_task, stopping}, return_when=asyncio.FIRST_COMPLETED)

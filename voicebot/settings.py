@@ -264,6 +264,24 @@ class Settings(BaseSettings):
         default=120.0, description="Seconds an announced call UUID waits for its AudioSocket connection."
     )
 
+    # --- MAX messenger channel (docs/max.md) --------------------------------------------------------
+    max_mode: Literal["off", "polling", "webhook"] = Field(
+        default="off", description="How the MAX bot gets updates: long polling, webhook, or not at all."
+    )
+    max_bot_token: str = Field(default="", description="MAX bot access token (from @MasterBot); secret.")
+    max_api_url: str = Field(
+        default="https://platform-api2.max.ru", description="Base URL of the MAX Bot API."
+    )
+    max_webhook_url: str = Field(
+        default="", description="Public HTTPS URL of this service's /max/webhook (webhook mode)."
+    )
+    max_webhook_secret: str = Field(
+        default="", description="Secret MAX sends in X-Max-Bot-Api-Secret with each webhook delivery."
+    )
+    max_idle_minutes: int = Field(
+        default=30, description="A MAX conversation with no message for this long is closed (minutes)."
+    )
+
     # --- logging -------------------------------------------------------------------------------
     log_level: str = Field(default="INFO", description="Root log level.")
     log_format: Literal["json", "text"] = Field(default="json", description="Log line format.")

@@ -156,6 +156,20 @@ def normalize_key(text: str | None) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", text)).strip()
 
 
+def street_name(raw: str) -> str:
+    """«ул. Гагарина» → «Гагарина»: the street as the registry stores it, for matching buildings."""
+    text = raw.strip()
+    return _STREET_MARKERS.sub("", text).strip() or text
+
+
+def house_number(raw: str | None) -> str | None:
+    """«д. 15» → «15»; empty → None."""
+    text = (raw or "").strip()
+    if m := _HOUSE.match(text):
+        return m[1]
+    return text or None
+
+
 def parse_address(raw: str) -> Address:
     """Split `ул. Гагарина, д. 15, корп. 2, кв. 42` (and looser spellings) into its parts."""
     street = house = building = flat = None

@@ -20,6 +20,10 @@ PATH_VALUES = {
     "number": "24001",
     "simulation_id": "nope",
     "event_id": "1",
+    "outage_id": "1",
+    "chat_row_id": "1",
+    "slot_id": "1",
+    "appointment_id": "1",
 }
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 
 from tests.emulators.agi_client import AGIClientEmulator, HangupScript
 from voicebot.asterisk.fastagi import FastAGIServer
-from voicebot.db.models import Account, AccountPhone, Call, Callback, Outage
+from voicebot.db.models import Account, AccountPhone, Call, Callback, Outage, OutageBuilding
 from voicebot.sla.inbound import DialogueCapacity, InboundRouter, parse_scenario_map
 
 NOW = datetime(2026, 3, 11, 9, 0, tzinfo=UTC)
@@ -107,9 +107,11 @@ async def test_outage_at_the_callers_building_routes_to_the_announcing_router(se
             .returning(Account.id)
         )  # fmt: skip
         await session.execute(insert(AccountPhone).values(account_id=account_id, phone="+79161234567"))
-        await session.execute(
-            insert(Outage).values(
-                street="ленина", house="5", message="Нет воды", starts_at=NOW - timedelta(hours=1)
+        session.add(
+            Outage(
+                message="Нет воды",
+                starts_at=NOW - timedelta(hours=1),
+                buildings=[OutageBuilding(street="ленина", house="5")],
             )
         )
     client = peer(server, callerid="+79161234567")

@@ -21,6 +21,7 @@ SUPERVISOR = frozenset({"supervisor"})
 RESULTS = frozenset({"staff", "supervisor"})
 EVERYONE = frozenset({"admin", "staff", "ops", "supervisor"})
 ADMIN_ONLY: frozenset[str] = frozenset()
+DISPATCH = frozenset({"staff", "ops"})
 
 # route name → roles allowed besides admin (admin may call everything)
 ACCESS: dict[str, frozenset[str]] = {
@@ -58,6 +59,17 @@ ACCESS: dict[str, frozenset[str]] = {
     "create_simulation": STAFF,
     "simulation_turn": STAFF,
     "delete_simulation": STAFF,
+    # outages and house chats: dispatchers (staff, ops) declare them; admins map the chats
+    "declare_outage": DISPATCH,
+    "list_outages": DISPATCH,
+    "get_outage": DISPATCH,
+    "change_outage": DISPATCH,
+    "end_outage": DISPATCH,
+    "list_house_chats": DISPATCH,
+    "add_house_chat": ADMIN_ONLY,
+    "delete_house_chat": ADMIN_ONLY,
+    "get_company_card": EVERYONE,
+    "put_company_card": ADMIN_ONLY,
     # integration plumbing
     "list_webhook_events": ADMIN_ONLY,
     "retry_webhook_event": ADMIN_ONLY,

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from voicebot import __version__
-from voicebot.api import admin, analytics, campaigns, recordings, results, simulations
+from voicebot.api import admin, analytics, campaigns, company, outages, recordings, results, simulations
 from voicebot.api.access import FailureLimiter
 from voicebot.api.docs import install_docs
 from voicebot.api.errors import install_error_handlers
@@ -33,6 +33,8 @@ ROUTERS = (
     recordings.router,
     analytics.router,
     simulations.router,
+    outages.router,
+    company.router,
 )
 
 
@@ -78,10 +80,12 @@ def _document_security(app: FastAPI) -> None:
 def _mount_ui_and_voice(app: FastAPI) -> None:
     """The web UI at / and the browser voice channel at /ws/voice/{scenario} (signed-in users or keys)."""
     from voicebot.calls.websocket import router as voice_router
+    from voicebot.max.webhook import router as max_router
     from voicebot.web import mount
     from voicebot.web.voice_access import voice_socket_allowed
 
     mount(app)
+    app.include_router(max_router)
     app.state.voice_socket_allowed = voice_socket_allowed
     app.include_router(voice_router)
 
@@ -93,6 +97,7 @@ def create_app(
     voice_engine: Any = None,
     telephony_health: Any = None,
     call_cards: Any = None,
+    max_service: Any = None,
 ) -> FastAPI:
     """`database` given: use it as is (`voicebot.runtime`, tests); otherwise open (and maybe start and
     migrate) one. `voice_engine` runs the browser voice channel; without one it answers "unavailable".
@@ -123,6 +128,7 @@ def create_app(
     app.state.voice_engine = voice_engine
     app.state.telephony_health = telephony_health
     app.state.call_cards = call_cards
+    app.state.max_service = max_service  # the MAX bot; its webhook route and outage posts use it
     if database is not None:  # usable without running the lifespan (tests with ASGITransport)
         app.state.db = database
     app.state.auth_limiter = FailureLimiter(settings.api_auth_max_failures, settings.api_auth_block_seconds)

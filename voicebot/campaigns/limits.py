@@ -1,5 +1,7 @@
 """230-ФЗ frequency limits for debt calls: 1 a day, 2 a week, 8 a month per debtor.
 
+Messenger messages (channel `max`) have their own limits and are not counted here (voicebot/max/limits.py).
+
 Periods are calendar ones in the debtor's local time (day; ISO week Monday–Sunday; month). A debtor is
 matched by phone AND by account number, across all campaigns: a call to any phone of the account counts.
 What counts is a call that reached the person (a `calls` row exists only once a dialogue started), plus
@@ -62,7 +64,7 @@ _HISTORY = text(
       FROM calls c
       LEFT JOIN campaign_contacts cc ON cc.id = c.contact_id
       LEFT JOIN accounts a ON a.id = c.account_id
-     WHERE c.direction = 'outbound' AND c.scenario = ANY(:scenarios)
+     WHERE c.direction = 'outbound' AND c.scenario = ANY(:scenarios) AND c.channel <> 'max'
        AND c.answered_at IS NOT NULL AND c.answered_at >= :since
        AND (c.phone = ANY(:phones) OR cc.account_number = ANY(:accounts) OR a.number = ANY(:accounts))
     UNION ALL

@@ -134,18 +134,103 @@ class Meter(Base):
     account: Mapped[Account] = relationship(back_populates="meters")
 
 
+OUTAGE_POST_STATES = ("posted", "closed", "failed")
+
+
 class Outage(Base):
-    """A declared outage: inbound callers from a matching building hear the message first."""
+    """A declared outage. Inbound callers from an affected building hear `message` first; the same text is
+    posted to the MAX house chats of those buildings and the posts are edited when it changes or ends."""
 
     __tablename__ = "outages"
+    __table_args__ = (Index("ix_outages_period", "starts_at", "ends_at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    street: Mapped[str] = mapped_column(Text)
-    house: Mapped[str | None] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text, default="")
     message: Mapped[str] = mapped_column(Text)
     starts_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     ends_at: Mapped[datetime | None] = mapped_column(TZ)
+    ended_at: Mapped[datetime | None] = mapped_column(TZ)
+    created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), onupdate=func.now())
+
+    buildings: Mapped[list[OutageBuilding]] = relationship(
+        cascade="all, delete-orphan", order_by="OutageBuilding.id", lazy="selectin"
+    )
+
+
+class OutageBuilding(Base):
+    """One affected building (or a whole street when `house` is empty)."""
+
+    __tablename__ = "outage_buildings"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    outage_id: Mapped[int] = mapped_column(ForeignKey("outages.id", ondelete="CASCADE"), index=True)
+    street: Mapped[str] = mapped_column(Text)
+    house: Mapped[str | None] = mapped_column(String(16))
+
+
+class HouseChat(Base):
+    """A building's MAX house chat (the bot is a member): outage posts for the building go there."""
+
+    __tablename__ = "house_chats"
+    __table_args__ = (UniqueConstraint("chat_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    street: Mapped[str] = mapped_column(Text)
+    house: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = created_at()
+
+
+class OutagePost(Base):
+    """The post of an outage in one house chat: its MAX message id, to edit and close it later."""
+
+    __tablename__ = "outage_posts"
+    __table_args__ = (
+        UniqueConstraint("outage_id", "chat_id"),
+        CheckConstraint(_in("state", OUTAGE_POST_STATES), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    outage_id: Mapped[int] = mapped_column(ForeignKey("outages.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))
+    members: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), onupdate=func.now())
+
+
+class CompanyCard(Base):
+    """The company's public card, one row: what MAX house chats must show and what callers ask for."""
+
+    __tablename__ = "company_card"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=1, autoincrement=False)
+    address: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    email: Mapped[str] = mapped_column(Text, default="")
+    office_hours: Mapped[str] = mapped_column(Text, default="")
+    dispatcher_phone: Mapped[str] = mapped_column(String(32), default="")
+    emergency_phone: Mapped[str] = mapped_column(String(32), default="")
+    updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), onupdate=func.now())
+
+
+class MaxUser(Base):
+    """A resident who wrote to the company's MAX bot; `phone` only once they shared it with consent."""
+
+    __tablename__ = "max_users"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str | None] = mapped_column(String(16), index=True)
+    consent_at: Mapped[datetime | None] = mapped_column(TZ)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), onupdate=func.now())
 
 
 # --- calls and what they wrote -----------------------------------------------------------------------

@@ -305,6 +305,7 @@ class Dialogue:
         for _ in range(MAX_TRANSITIONS):
             if self.ctx.finished:
                 return
+            name = self._for_channel(name)
             step = self.flow.step(name)
             for prompt in step.say:
                 self.ctx.say_prompt(prompt)
@@ -328,6 +329,12 @@ class Dialogue:
                 return
             name = following
         raise RuntimeError(f"{self.flow.name}: more than {MAX_TRANSITIONS} steps without listening at {name}")
+
+    def _for_channel(self, name: str) -> str:
+        """A flow may send a step elsewhere on one channel (`channel_steps`): a messenger never identifies
+        a resident by typed account data, so it skips the steps that ask for it."""
+        routes = self.flow.data.get("channel_steps", {}).get(self.ctx.call.channel, {})
+        return str(routes.get(name, name))
 
     async def _after_action(self, step: Step, result: str) -> None:
         if self.ctx.finished or await self._switched():

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from voicebot.db.callbacks import schedule_callback
+from voicebot.db.company import load_card
 from voicebot.db.models import (
     Account,
     AccountPhone,
@@ -26,7 +27,6 @@ from voicebot.db.models import (
     HumanTask,
     Meter,
     NpsAnswer,
-    Outage,
     Promise,
     Reading,
     Ticket,
@@ -34,6 +34,7 @@ from voicebot.db.models import (
     Visit,
     VoiceMessage,
 )
+from voicebot.db.outages import active_outage_message
 from voicebot.db.session import Database
 from voicebot.values import normalize_key
 
@@ -220,18 +221,11 @@ class DialogueStore:
             ]
 
     async def active_outage(self, street: str | None, house: str | None, at: datetime) -> str | None:
-        if not street:
-            return None
         async with self.db.session() as s:
-            rows = await s.execute(
-                select(Outage).where(
-                    Outage.starts_at <= at, or_(Outage.ends_at.is_(None), Outage.ends_at > at)
-                )
-            )
-            for outage in rows.scalars():
-                if normalize_key(outage.street) == normalize_key(street) and outage.house in (None, house):
-                    return outage.message
-        return None
+            return await active_outage_message(s, [(street, house)], at)
+
+    async def company_card(self) -> dict[str, str]:
+        return (await load_card(self.db)).as_dict()
 
     async def ticket_by_number(self, number: str) -> TicketInfo | None:
         async with self.db.session() as s:
@@ -486,14 +480,20 @@ class DialogueStore:
             )
         ctx.record("voice_messages", {"phone": ctx.call.phone, "transcript": transcript})
 
-    async def debt_calls_since(self, account_number: str | None, phone: str | None, since: datetime) -> int:
-        """Outbound debt calls already made to this debtor (230-ФЗ counts calls, answered or not)."""
+    async def debt_calls_since(
+        self, account_number: str | None, phone: str | None, since: datetime, *, channel: str = "voice"
+    ) -> int:
+        """Outbound debt calls (or, with channel `max`, messenger conversations) already made to this debtor."""
         async with self.db.session() as s:
             stmt = (
                 select(func.count())
                 .select_from(Call)
                 .where(
-                    Call.direction == "outbound", Call.scenario == "debt_reminder", Call.started_at >= since
+                    Call.direction == "outbound",
+                    Call.scenario == "debt_reminder",
+                    Call.started_at >= since,
+                    # 230-ФЗ counts calls and messages apart: a messenger conversation counts as messages.
+                    (Call.channel == "max") if channel == "max" else (Call.channel != "max"),
                 )
             )
             conditions = []

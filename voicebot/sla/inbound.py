@@ -32,11 +32,11 @@ from voicebot.asterisk.channels import ChannelBook
 from voicebot.asterisk.fastagi import AGIChannel, AGIError, AGIRequest
 from voicebot.clock import Clock, utc_now
 from voicebot.db.callbacks import schedule_callback
-from voicebot.db.models import Account, AccountPhone, Call, Outage
+from voicebot.db.models import Account, AccountPhone, Call
+from voicebot.db.outages import active_outage_message
 from voicebot.db.session import Database
 from voicebot.retry import Backoff
 from voicebot.sla.callbacks import normalize_phone
-from voicebot.values import normalize_key
 
 log = logging.getLogger(__name__)
 
@@ -248,18 +248,7 @@ async def outage_for_phone(db: Database, phone: str, now: datetime) -> str | Non
         ).all()
         if not homes:
             return None
-        outages = (
-            await session.execute(
-                select(Outage).where(
-                    Outage.starts_at <= now, (Outage.ends_at.is_(None)) | (Outage.ends_at > now)
-                )
-            )
-        ).scalars()
-        for outage in outages:
-            for street, house in homes:
-                if normalize_key(outage.street) == normalize_key(street) and outage.house in (None, house):
-                    return outage.message
-    return None
+        return await active_outage_message(session, homes, now)
 
 
 _SET_OFFER = text(

@@ -20,6 +20,8 @@ AREAS: dict[str, frozenset[str]] = {
     "queues": frozenset({"ops", "supervisor"}),
     "try": frozenset({"ops", "supervisor", "staff"}),
     "operator": frozenset({"ops", "supervisor", "staff"}),  # call cards of callers handed over by the bot
+    "outages": frozenset({"ops", "staff"}),
+    "company": frozenset(),  # admins only
 }
 # where "/" leads each role, in order of preference
 HOME_ORDER = ("dashboard", "calls", "campaigns", "queues", "try")

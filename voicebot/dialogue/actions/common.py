@@ -42,16 +42,19 @@ def _requested_time(ctx: DialogueContext) -> datetime | None:
 
 
 async def debt_limits_allow(ctx: DialogueContext, moment: datetime) -> bool:
-    """230-ФЗ: at most 1 call a day, 2 a week, 8 a month per debtor, counted before `moment`."""
+    """230-ФЗ: at most 1 call a day, 2 a week, 8 a month per debtor, counted before `moment`; messenger
+    conversations have their own limits (2 a day, 4 a week, 16 a month)."""
     if ctx.flow.name != "debt_reminder":
         return True
+    limits = rules.DEBT_MESSAGE_LIMITS if ctx.call.channel == "max" else rules.DEBT_LIMITS
     account = ctx.call.variables.get("account")
     day_start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
     week_start = day_start - timedelta(days=day_start.weekday())
     month_start = day_start.replace(day=1)
     # Calls already made (this one included) inside the day, week and month of `moment`.
     for since, period in ((day_start, "day"), (week_start, "week"), (month_start, "month")):
-        if await ctx.store.debt_calls_since(account, ctx.call.phone, since) >= rules.DEBT_LIMITS[period]:
+        used = await ctx.store.debt_calls_since(account, ctx.call.phone, since, channel=ctx.call.channel)
+        if used >= limits[period]:
             return False
     return True
 

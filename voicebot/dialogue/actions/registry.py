@@ -50,9 +50,11 @@ def load_all() -> dict[str, Action]:
     from voicebot.dialogue.actions import (  # noqa: F401
         announce,
         common,
+        company,
         debt,
         identify,
         intake,
+        messenger,
         meters,
         nps,
         router,

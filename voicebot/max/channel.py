@@ -1,0 +1,247 @@
+"""The MAX conversation channel: MAX updates in, the dialogue runtime in the middle, messages out.
+
+Each resident talks in a dialog with the bot. Before anything else the bot asks for the phone with a
+contact-request button; only a contact card that is the sender's own identifies them (152-ФЗ: no account
+data before that, and never from typed text). Then every conversation is one dialogue of the same
+runtime as the phone — a `calls` row with channel `max`, its turns, outcome and records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from voicebot.db.session import Database
+from voicebot.dialogue.actions.company import topic_of
+from voicebot.dialogue.context import CallerInput
+from voicebot.dialogue.library import FlowLibrary
+from voicebot.dialogue.runtime import BotTurn, Dialogue
+from voicebot.dialogue.session import open_dialogue
+from voicebot.logs import call_id_var
+from voicebot.max.choices import keyboard_for
+from voicebot.max.client import Button, Keyboard, MaxClient
+from voicebot.max.updates import MaxEvent, parse_update
+from voicebot.max.users import MaxUsers, masked
+from voicebot.nlu import NLU
+from voicebot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "max"
+ENTRY_SCENARIO = "messenger"
+CARD_SCENARIO = "company_card"
+CONTACT_BUTTON = [[Button("📱 Поделиться номером", contact=True)]]
+
+TEXTS = {
+    "ask_contact": (
+        "Здравствуйте! Это чат-бот управляющей компании «{company}». Я принимаю показания счётчиков и заявки "
+        "и сообщаю их статус. Чтобы найти ваш лицевой счёт, мне нужен ваш номер телефона: нажмите кнопку "
+        "«Поделиться номером» ниже — MAX передаст его только с вашего согласия."
+    ),
+    "own_contact": "Чтобы найти ваш счёт, поделитесь, пожалуйста, своим номером — кнопкой ниже.",
+    "phone_saved": "Спасибо! Номер {phone} сохранён.",
+    "transferred": "Я передала ваш вопрос специалисту: он свяжется с вами по этому номеру.",
+    "closed_idle": "Прошлый разговор закрыт, потому что долго не было ответа.",
+}
+
+
+@dataclass
+class _Session:
+    user_id: int
+    name: str = ""
+    phone: str | None = None
+    dialogue: Dialogue | None = None
+    last_message: tuple[str, str] | None = None  # (mid, text) of the bot's last message with buttons
+    seen: float = field(default_factory=time.monotonic)
+
+
+class MaxUnavailable(Exception):
+    """An outbound conversation cannot start: no MAX user with that phone, or a legal limit is reached."""
+
+
+class MaxChannel:
+    def __init__(
+        self,
+        *,
+        client: MaxClient,
+        db: Database,
+        settings: Settings,
+        nlu: NLU,
+        library: FlowLibrary,
+    ) -> None:
+        self.client = client
+        self.db = db
+        self.settings = settings
+        self.nlu = nlu
+        self.library = library
+        self.users = MaxUsers(db)
+        self._sessions: dict[int, _Session] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    # --- updates in ---------------------------------------------------------------------------------------
+
+    async def handle_update(self, update: dict[str, Any]) -> None:
+        event = parse_update(update)
+        if event.kind == "ignored" or event.user_id is None:
+            return
+        lock = self._locks.setdefault(event.user_id, asyncio.Lock())
+        async with lock:
+            session = await self._session(event.user_id, event.name)
+            session.seen = time.monotonic()
+            await self._handle(session, event)
+
+    async def _handle(self, session: _Session, event: MaxEvent) -> None:
+        if event.kind == "button":
+            await self._acknowledge(session, event)
+        if event.kind == "contact":
+            await self._on_contact(session, event)
+            return
+        said = event.payload if event.kind == "button" else event.text
+        if session.phone is None:
+            # Before identity only public answers (the company card); anything else needs the shared phone.
+            if session.dialogue is not None:
+                await self._reply(session, said)
+                return
+            if said and await self._asks_card(said):
+                await self._open(session, CARD_SCENARIO, "inbound", {"question": said})
+                return
+            await self._send(session, TEXTS["ask_contact"].format(company=self.settings.company_name),
+                             CONTACT_BUTTON)  # fmt: skip
+            return
+        if session.dialogue is None:
+            await self._open(session, ENTRY_SCENARIO, "inbound")
+            if event.kind == "start" or not said:
+                return
+        if said:
+            await self._reply(session, said)
+
+    async def _on_contact(self, session: _Session, event: MaxEvent) -> None:
+        if event.foreign_contact or event.phone is None:
+            log.info(
+                "max contact refused", extra={"reason": "foreign" if event.foreign_contact else "no phone"}
+            )
+            await self._send(session, TEXTS["own_contact"], CONTACT_BUTTON)
+            return
+        await self.users.remember_phone(session.user_id, event.name, event.phone)
+        session.phone = event.phone
+        log.info("max phone shared", extra={"phone": masked(event.phone)})
+        await self._send(session, TEXTS["phone_saved"].format(phone=masked(event.phone)))
+        if session.dialogue is None:
+            await self._open(session, ENTRY_SCENARIO, "inbound")
+
+    async def _acknowledge(self, session: _Session, event: MaxEvent) -> None:
+        """Answer the press; the pressed message keeps its text and loses its buttons (no double press)."""
+        if not event.callback_id:
+            return
+        shown = None
+        if session.last_message and session.last_message[0] == event.message_id:
+            shown = session.last_message[1]
+            session.last_message = None
+        try:
+            await self.client.answer_button(event.callback_id, shown_text=shown)
+        except Exception as exc:  # an unanswered press only leaves a spinner; the answer still counts
+            log.warning("max callback answer failed", extra={"error": repr(exc)})
+
+    async def _asks_card(self, text: str) -> bool:
+        parse = await self.nlu.parse(text, now=datetime.now(UTC))
+        return topic_of(text, parse.intent) is not None
+
+    # --- conversations ------------------------------------------------------------------------------------
+
+    async def _open(
+        self,
+        session: _Session,
+        scenario: str,
+        direction: Literal["inbound", "outbound"],
+        variables: dict[str, Any] | None = None,
+    ) -> Dialogue:
+        dialogue = await open_dialogue(
+            db=self.db,
+            settings=self.settings,
+            nlu=self.nlu,
+            library=self.library,
+            scenario=scenario,
+            phone=session.phone,
+            variables=variables,
+            direction=direction,
+            channel=CHANNEL,
+        )
+        session.dialogue = dialogue
+        await self._send_turn(session, dialogue, await dialogue.start())
+        return dialogue
+
+    async def _reply(self, session: _Session, text: str) -> None:
+        dialogue = session.dialogue
+        assert dialogue is not None
+        turn = await dialogue.respond(CallerInput("text", text))
+        await self._send_turn(session, dialogue, turn)
+
+    async def _send_turn(self, session: _Session, dialogue: Dialogue, turn: BotTurn) -> None:
+        token = call_id_var.set(str(dialogue.ctx.call.call_id))
+        try:
+            text = turn.display.strip()
+            if turn.end:
+                session.dialogue = None
+                if turn.transfer:
+                    await self._hand_to_human(dialogue)
+                    text = f"{text}\n\n{TEXTS['transferred']}".strip()
+            if text:
+                await self._send(session, text, keyboard_for(dialogue, turn))
+        finally:
+            call_id_var.reset(token)
+
+    async def _hand_to_human(self, dialogue: Dialogue) -> None:
+        ctx = dialogue.ctx
+        await ctx.store.create_task(
+            ctx, "max_reply", {"phone": ctx.call.phone, "channel": CHANNEL, "scenario": ctx.flow.name}
+        )
+
+    async def close_idle(self, idle_seconds: float) -> int:
+        """End conversations nobody answered for `idle_seconds` (as a hang-up); returns how many."""
+        now = time.monotonic()
+        closed = 0
+        for session in list(self._sessions.values()):
+            dialogue = session.dialogue
+            if dialogue is None or now - session.seen < idle_seconds:
+                continue
+            async with self._locks.setdefault(session.user_id, asyncio.Lock()):
+                if session.dialogue is dialogue:
+                    await dialogue.respond(CallerInput("hangup"))
+                    session.dialogue = None
+                    closed += 1
+        return closed
+
+    async def close_all(self) -> None:
+        await self.close_idle(0)
+
+    # --- outbound -----------------------------------------------------------------------------------------
+
+    async def start_outbound(self, phone: str, scenario: str, variables: dict[str, Any]) -> str:
+        """Start an outbound conversation (visit warning, debt reminder…) with the MAX user of `phone`."""
+        users = await self.users.users_with_phone(phone)
+        if not users:
+            raise MaxUnavailable("no MAX user shared this phone")
+        session = await self._session(users[0], "")
+        async with self._locks.setdefault(session.user_id, asyncio.Lock()):
+            if session.dialogue is not None:
+                raise MaxUnavailable("the resident is in another conversation with the bot")
+            dialogue = await self._open(session, scenario, "outbound", variables)
+            return str(dialogue.ctx.call.call_id)
+
+    # --- plumbing -----------------------------------------------------------------------------------------
+
+    async def _session(self, user_id: int, name: str) -> _Session:
+        session = self._sessions.get(user_id)
+        if session is None:
+            session = _Session(user_id, name, await self.users.phone(user_id))
+            self._sessions[user_id] = session
+        return session
+
+    async def _send(self, session: _Session, text: str, keyboard: Keyboard = ()) -> None:
+        mid = await self.client.send(text, user_id=session.user_id, keyboard=keyboard)
+        has_callbacks = any(not b.contact for row in keyboard for b in row)
+        session.last_message = (mid, text) if has_callbacks else None

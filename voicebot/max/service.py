@@ -1,0 +1,107 @@
+"""The MAX bot as a service of `voicebot serve`: long polling or webhook, plus closing idle conversations.
+
+`MaxService` is a plain object (start/stop) that the composition root (voicebot/runtime.py) runs.
+In webhook mode the service subscribes `VOICEBOT_MAX_WEBHOOK_URL` with the secret, and the HTTP app's
+`/max/webhook` route hands deliveries to `handle_delivery`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from typing import Any
+
+from voicebot.db.session import Database
+from voicebot.dialogue.library import FlowLibrary
+from voicebot.max.channel import MaxChannel
+from voicebot.max.client import MaxClient
+from voicebot.nlu import NLU
+from voicebot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT = 30  # seconds a long poll waits on the server (the API's limit is 90)
+RETRY_SECONDS = 5.0
+SWEEP_SECONDS = 60.0
+
+
+class MaxService:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        nlu: NLU,
+        library: FlowLibrary,
+        poll_timeout: int = POLL_TIMEOUT,
+    ) -> None:
+        self.settings = settings
+        self.client = MaxClient(settings.max_bot_token, settings.max_api_url)
+        self.channel = MaxChannel(client=self.client, db=db, settings=settings, nlu=nlu, library=library)
+        self.poll_timeout = poll_timeout
+        self._tasks: list[asyncio.Task[None]] = []
+        self._marker: int | None = None
+
+    @property
+    def mode(self) -> str:
+        return self.settings.max_mode
+
+    async def start(self) -> None:
+        if self.mode == "webhook":
+            if not self.settings.max_webhook_url:
+                raise ValueError("VOICEBOT_MAX_MODE=webhook needs VOICEBOT_MAX_WEBHOOK_URL")
+            await self.client.subscribe(self.settings.max_webhook_url, self.settings.max_webhook_secret)
+        elif self.mode == "polling":
+            self._tasks.append(asyncio.create_task(self._poll(), name="max-polling"))
+        self._tasks.append(asyncio.create_task(self._sweep(), name="max-idle"))
+        log.info("max channel started", extra={"mode": self.mode})
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.channel.close_all()
+        await self.client.close()
+
+    def secret_ok(self, presented: str | None) -> bool:
+        expected = self.settings.max_webhook_secret
+        if not expected:
+            return True
+        return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
+
+    async def handle_delivery(self, update: dict[str, Any]) -> None:
+        await self.channel.handle_update(update)
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                updates, self._marker = await self.client.updates(self._marker, self.poll_timeout)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # network or API trouble: wait and poll again, never stop the bot
+                log.warning("max polling failed", extra={"error": repr(exc)})
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            for update in updates:
+                await self._handle_safely(update)
+
+    async def _handle_safely(self, update: dict[str, Any]) -> None:
+        try:
+            await self.channel.handle_update(update)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # one bad update must not stop the others
+            log.exception("max update failed", extra={"update_type": update.get("update_type")})
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await self.channel.close_idle(self.settings.max_idle_minutes * 60)
+            except Exception:
+                log.exception("max idle sweep failed")
