@@ -19,6 +19,7 @@ AREAS: dict[str, frozenset[str]] = {
     "campaigns": frozenset({"staff"}),
     "queues": frozenset({"ops", "supervisor"}),
     "try": frozenset({"ops", "supervisor", "staff"}),
+    "admin": frozenset(),  # administrators only
     "operator": frozenset({"ops", "supervisor", "staff"}),  # call cards of callers handed over by the bot
     "outages": frozenset({"ops", "staff"}),
     "company": frozenset(),  # admins only

@@ -104,6 +104,16 @@ CALLBACK_RESULTS = {
     "unreachable": "Не дозвонились",
     "not_needed": "Перезвон не нужен",
 }
+# what the language model heard the caller mean
+INTENTS = {
+    "affirm": "согласие", "deny": "отказ, «нет»", "already_paid": "уже оплатил", "are_you_robot": "«вы робот?»",
+    "ask_status": "статус заявки", "callback_later": "перезвонить позже", "dont_know": "«не знаю»",
+    "goodbye": "прощание", "greet": "приветствие", "inform": "сообщает данные", "leave_message": "оставить сообщение",
+    "operator": "просит оператора", "owner_changed": "сменился собственник", "promise_to_pay": "обещает оплатить",
+    "refuse": "отказ", "repeat": "просит повторить", "report_problem": "сообщает о проблеме",
+    "reschedule": "перенести", "someone_else_home": "дома кто-то другой", "submit_readings": "передать показания",
+    "thanks": "благодарит", "wait": "просит подождать", "wrong_number": "ошибся номером", "nlu_fallback": "не понято",
+}  # fmt: skip
 CALL_STATUSES = {"active": "Идёт", "ended": "Завершён"}
 RESOURCES = {
     "cold_water": "Холодная вода", "hot_water": "Горячая вода", "electricity": "Электричество",
@@ -133,10 +143,16 @@ AUDIT_ACTIONS = {
     "key.create": "Создал ключ",
     "key.revoke": "Отозвал ключ",
 }
+OBJECT_TYPES = {
+    "call": "звонок", "ticket": "заявка", "voice_message": "голосовое", "callback": "перезвон",
+    "api_key": "ключ", "campaign": "обзвон",
+}  # fmt: skip
+EVENT_TYPES = {"ticket.created": "Заявка создана", "contact.finished": "Контакт обзвона завершён"}
 DELIVERY_STATUSES = {
     "pending": "Ожидает",
     "sending": "Отправляется",
     "delivered": "Доставлено",
+    "skipped": "Пропущено",
     "sent": "Отправлено",
     "failed": "Ошибка",
     "dead": "Не доставлено",
@@ -171,6 +187,8 @@ COLUMNS = {
     "phone": "Телефон", "reason": "Причина", "kind": "Вид", "payload": "Данные", "transcript": "Текст",
     "review_due_at": "Разобрать до", "reviewed_at": "Разобрано", "call_id": "Звонок", "window_start": "С",
     "window_end": "До", "specialist": "Специалист", "purpose": "Цель", "attempts": "Попытки", "result": "Результат",
+    "from": "было", "to": "стало", "role": "роль", "prefix": "начало ключа", "name": "название", "tags": "метки",
+    "range": "диапазон", "action": "действие",
 }  # fmt: skip
 
 
@@ -195,7 +213,10 @@ TABLES = {
     "call_status": CALL_STATUSES,
     "audit_action": AUDIT_ACTIONS,
     "delivery_status": DELIVERY_STATUSES,
+    "object_type": OBJECT_TYPES,
+    "event_type": EVENT_TYPES,
     "column": COLUMNS,
+    "intent": INTENTS,
     "resource": RESOURCES,
     "visit_status": VISIT_STATUSES,
     "variable": VARIABLES,
@@ -216,6 +237,14 @@ RECORD_CODES = {
     ("callbacks", "result"): "callback_result", ("callbacks", "reason"): "callback_reason",
 }  # fmt: skip
 RECORD_COLUMN_CODES = {"priority": "priority", "resource": "resource", "category": "category"}
+
+
+def any_label(value: object) -> str:
+    """A code of unknown kind (an audit detail): its name from the first table that knows it."""
+    for table in ("ticket_status", "callback_result", "role", "outcome", "contact_state", "priority"):
+        if str(value) in TABLES[table]:
+            return TABLES[table][str(value)]
+    return str(value)
 
 
 def plural(n: int, one: str, few: str, many: str) -> str:

@@ -11,7 +11,19 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from voicebot.web import callcards, calls, campaigns, company, dashboard, live, login, outages, queues, trybot
+from voicebot.web import (
+    admin,
+    callcards,
+    calls,
+    campaigns,
+    company,
+    dashboard,
+    live,
+    login,
+    outages,
+    queues,
+    trybot,
+)
 from voicebot.web.auth import current_user
 from voicebot.web.errors import TITLES, error_page, wants_json
 
@@ -20,7 +32,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 router = APIRouter()
-for _module in (login, dashboard, live, calls, campaigns, queues, outages, company, trybot, callcards):
+for _module in (login, dashboard, live, calls, campaigns, queues, outages, company, trybot, callcards, admin):
     router.include_router(_module.router)
 
 

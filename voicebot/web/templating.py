@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 from voicebot.dialogue.categories import categories_for
-from voicebot.web.labels import RECORD_CODES, RECORD_COLUMN_CODES, TABLES, count, label, plural
+from voicebot.web.labels import RECORD_CODES, RECORD_COLUMN_CODES, TABLES, any_label, count, label, plural
 
 TEMPLATES = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -82,13 +82,20 @@ def record_cell(context: Any, value: Any, column: str, kind: str, zone: str = "E
     if isinstance(value, bool):
         return "да" if value else "нет"
     if isinstance(value, dict):
-        return "; ".join(f"{label(k, 'column')}: {cell(v, zone)}" for k, v in value.items()) or "—"
+        shown = {k: v for k, v in value.items() if v not in (None, "", [], {})}
+        return "; ".join(f"{label(k, 'column')}: {_detail(v, zone)}" for k, v in shown.items()) or "—"
     table = RECORD_CODES.get((kind, column)) or RECORD_COLUMN_CODES.get(column)
     if table is not None and value not in (None, ""):
         if isinstance(table, dict):
             return table.get(str(value), str(value))
         return label_filter(context, value, table)
     return cell(value, zone)
+
+
+def _detail(value: Any, zone: str) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return any_label(value) if isinstance(value, str) else cell(value, zone)
 
 
 def duration(seconds: Any) -> str:

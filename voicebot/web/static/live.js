@@ -49,8 +49,7 @@
     cell(tr, c.phone, "Абонент");
     cell(tr, label("direction", c.direction) + (c.channel !== "voice" ? " · " + label("channel", c.channel) : ""), "Направление");
     cell(tr, label("scenario", c.scenario), "Сценарий");
-    const said = cell(tr, c.bot_said ? "«" + c.bot_said + "»" : "приветствие", "Бот сейчас");
-    if (c.step) said.title = "шаг сценария: " + c.step;
+    cell(tr, c.bot_said ? "«" + c.bot_said + "»" : "приветствие", "Бот сейчас");
     if (config.mayOpenCalls) {
       const a = document.createElement("a");
       a.href = "/calls/" + c.id;
