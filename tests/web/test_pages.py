@@ -89,7 +89,7 @@ async def test_dashboard_calls_and_queues_show_seeded_data(client, keys, db, web
     page_two = await client.get("/calls", params={"page": 2})
     assert "Страница 2 из 2" in page_two.text
     call = await client.get(f"/calls/{seeded.recorded_call}")
-    assert 'id="player"' in call.text and "report_problem" in call.text and "Т-0001" in call.text
+    assert 'id="player"' in call.text and "сообщает о проблеме" in call.text and "Т-0001" in call.text
     missing = await client.get(f"/calls/{uuid.uuid4()}")
     assert missing.status_code == 404 and "Не найдено" in missing.text
     queues = await client.get("/queues")
