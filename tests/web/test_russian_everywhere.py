@@ -22,7 +22,7 @@ from voicebot.web.templating import TEMPLATES, templates
 
 ALLOWED = {
     "NPS", "CSV", "XLSX", "Excel", "UTF", "AMI", "API", "ASR", "SMS", "URL", "ID", "E.164", "OK",
-    "GET", "POST", "vb_", "Europe/Moscow", "Asterisk", "Vosk",
+    "GET", "POST", "vb_", "Europe/Moscow", "Asterisk", "Vosk", "MAX",
     "phone",  # the one CSV column every upload needs, named in upload errors
 }  # fmt: skip
 ENGLISH = re.compile(r"[A-Za-z][A-Za-z_]{2,}")
@@ -107,7 +107,18 @@ async def _data(db, web_settings) -> dict[str, str]:
             ),
             {"t": now - timedelta(seconds=30)},
         )
-    return {"call": str(seeded.recorded_call), "campaign": str(campaign_id)}
+        outage = await s.scalar(
+            text(
+                "INSERT INTO outages (title, message, ends_at) VALUES ('Нет горячей воды', "
+                "'Ремонт трубы, вода будет к вечеру', :ends) RETURNING id"
+            ),
+            {"ends": now + timedelta(hours=5)},
+        )
+        await s.execute(
+            text("INSERT INTO outage_buildings (outage_id, street, house) VALUES (:o, 'Гагарина', '15')"),
+            {"o": outage},
+        )
+    return {"call": str(seeded.recorded_call), "campaign": str(campaign_id), "outage": str(outage)}
 
 
 async def test_every_template_speaks_russian(client, db, web_settings, rendered):
@@ -121,7 +132,7 @@ async def test_every_template_speaks_russian(client, db, web_settings, rendered)
         "/campaigns", "/campaigns/new", f"/campaigns/{ids['campaign']}", f"/campaigns/{ids['campaign']}?state=failed",
         "/queues", "/queues?tab=voice_messages", "/queues?tab=callbacks", "/queues?tab=tickets&state=closed",
         "/try", "/operator", "/admin/keys", "/admin/audit", "/admin/webhooks", "/admin/sms", "/no/such/page",
-        "/calls?phone=abc",
+        "/calls?phone=abc", "/outages", "/house-chats", "/company", f"/outages/{ids['outage']}",
     ):  # fmt: skip
         pages[path] = await client.get(path)
     csrf = csrf_of(pages["/calls"].text)
@@ -163,3 +174,14 @@ def test_the_checker_catches_codes_english_and_dicts():
     assert problems("<p>Статус: pending</p>") and problems("<td>{'a': 1}</td>")
     assert problems("<td>no_answer</td>") and problems('<input placeholder="Search">')
     assert not problems("<p>Выгрузить в Excel · NPS 40 · <code>full_name</code></p>")
+
+
+def test_every_scenario_and_outcome_of_the_flows_has_a_russian_name():
+    from voicebot.dialogue.library import cached_library
+    from voicebot.settings import Settings
+    from voicebot.web.labels import OUTCOMES, SCENARIOS
+
+    library = cached_library(str(Settings().scenarios_dir))
+    missing = [name for name in library.names() if name not in SCENARIOS]
+    missing += [o for name in library.names() for o in library.get(name).outcomes if o not in OUTCOMES]
+    assert not missing, f"give these a Russian name in voicebot/web/labels.py: {sorted(set(missing))}"

@@ -10,6 +10,8 @@ SCENARIOS = {
     "nps_survey": "Опрос NPS",
     "visit_warning": "Предупреждение о визите",
     "announcement": "Оповещение",
+    "company_card": "Справка о компании",
+    "messenger": "Мессенджер MAX",
 }
 
 OUTCOMES = {
@@ -37,10 +39,11 @@ OUTCOMES = {
     "overflow": "Перегрузка линии",
     "missed": "Пропущен",
     "unfinished": "Не завершён",
+    "info_given": "Справка дана",
 }
 
 DIRECTIONS = {"inbound": "Входящие", "outbound": "Исходящие"}
-CHANNELS = {"voice": "Телефон", "text": "Текст", "web": "Браузер"}
+CHANNELS = {"voice": "Телефон", "text": "Текст", "web": "Браузер", "messenger": "Мессенджер MAX", "max": "MAX"}
 ROLES = {"admin": "администратор", "staff": "сотрудник", "ops": "диспетчер", "supervisor": "супервизор"}
 SPEAKERS = {"bot": "Бот", "caller": "Абонент"}
 
