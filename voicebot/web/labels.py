@@ -43,7 +43,13 @@ OUTCOMES = {
 }
 
 DIRECTIONS = {"inbound": "Входящие", "outbound": "Исходящие"}
-CHANNELS = {"voice": "Телефон", "text": "Текст", "web": "Браузер", "messenger": "Мессенджер MAX", "max": "MAX"}
+CHANNELS = {
+    "voice": "Телефон",
+    "text": "Текст",
+    "web": "Браузер",
+    "messenger": "Мессенджер MAX",
+    "max": "MAX",
+}
 ROLES = {"admin": "администратор", "staff": "сотрудник", "ops": "диспетчер", "supervisor": "супервизор"}
 SPEAKERS = {"bot": "Бот", "caller": "Абонент"}
 
