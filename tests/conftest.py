@@ -8,8 +8,10 @@ temporary folder. Tests that write use `db`, which empties every table first.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,11 +19,17 @@ from pathlib import Path
 import asyncpg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from voicebot.db import migrate
 from voicebot.db.models import Base
 from voicebot.db.server import EmbeddedPostgres, to_asyncpg_url
 from voicebot.db.session import Database
+
+# Nothing a test run writes (TTS cache, recordings, an embedded server's files) lands in the checkout.
+_VAR = tempfile.mkdtemp(prefix="voicebot-test-var-")
+os.environ.setdefault("VOICEBOT_DATA_DIR", _VAR)
+atexit.register(shutil.rmtree, _VAR, ignore_errors=True)
 
 
 def _server_url() -> str | None:
@@ -99,8 +107,31 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def db(database: Database) -> Database:
-    """The session database with every table emptied."""
+    """The session database with every table emptied.
+
+    A previous test's background work (a router's deferred write, a worker finishing its pass) may still
+    hold row locks when this runs; PostgreSQL then picks one side of the deadlock to fail. The straggler
+    has no test left to matter to, so the TRUNCATE simply tries again."""
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    async with database.transaction() as session:
-        await session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    for attempt in range(5):
+        try:
+            async with database.transaction() as session:
+                await session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            return database
+        except DBAPIError as exc:
+            if "deadlock detected" not in str(exc) or attempt == 4:
+                raise
+            await asyncio.sleep(0.1 * (attempt + 1))
     return database
+
+
+@pytest.fixture(scope="session")
+def nlu():  # noqa: ANN201
+    """The one trained NLU of the test session (the classifier is cached outside the checkout, keyed by
+    its training data, so later sessions load it instead of training)."""
+    from voicebot.nlu import create_nlu
+    from voicebot.settings import Settings
+
+    engine = create_nlu(Settings())
+    engine.warm_up()
+    return engine

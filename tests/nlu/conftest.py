@@ -1,12 +1,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
-from voicebot.nlu.embedded import EmbeddedNLU
 from voicebot.nlu.extract import extract_entities
 from voicebot.nlu.normalize import tokenize
 from voicebot.nlu.result import ParseResult
@@ -15,13 +11,6 @@ from voicebot.settings import PROJECT_ROOT
 MSK = ZoneInfo("Europe/Moscow")
 NOW = datetime(2024, 11, 12, 14, 0, tzinfo=MSK)  # a Tuesday
 SCENARIOS = PROJECT_ROOT / "scenarios"
-
-
-@pytest.fixture(scope="session")
-def nlu(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedNLU:
-    engine = EmbeddedNLU(SCENARIOS, cache_dir=Path(tmp_path_factory.mktemp("nlu-cache")))
-    engine.warm_up()
-    return engine
 
 
 def entities(text: str, now: datetime = NOW, preference: str = "future") -> ParseResult:
