@@ -18,6 +18,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# The scenario every inbound call starts in unless VOICEBOT_INBOUND_SCENARIOS maps its number elsewhere.
+INBOUND_SCENARIO = "inbound_router"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VOICEBOT_", extra="ignore", populate_by_name=True)
 
@@ -156,7 +160,7 @@ class Settings(BaseSettings):
     callback_delay_seconds: int = Field(
         default=60, description="A missed, abandoned or overflowed call is called back after this (≤ 600 s)."
     )
-    callback_scenario: str = Field(default="inbound_router", description="Scenario a call back runs.")
+    callback_scenario: str = Field(default=INBOUND_SCENARIO, description="Scenario a call back runs.")
     callback_max_attempts: int = Field(default=3, description="Call back attempts before giving up.")
     callback_retry_seconds: int = Field(default=120, description="Delay between call back attempts.")
 

@@ -50,7 +50,7 @@ class Partial(str):
 @dataclass(frozen=True, slots=True)
 class Transcript:
     text: str
-    confidence: float  # 0..1, mean of word confidences (0 when nothing was heard)
+    confidence: float = 0.0  # 0..1, mean of word confidences (0 when nothing was heard)
     words: tuple[Word, ...] = ()
     alternatives: tuple[str, ...] = ()
     grammar: bool = False  # decoded against a closed grammar

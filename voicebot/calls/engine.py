@@ -25,14 +25,14 @@ from voicebot.logs import call_id_var
 from voicebot.media.interfaces import CallTransport
 from voicebot.media.pipeline import MediaConfig
 from voicebot.nlu import NLU
-from voicebot.settings import Settings
+from voicebot.settings import INBOUND_SCENARIO, Settings
 
 log = logging.getLogger(__name__)
 
 # (call id, action, transfer target) -> whether the dialplan was told. Actions: "hangup" (the bot's own
 # goodbye) or "transfer"; a leg that ends without it is, for the dialplan, a bot that died mid-call.
 LeaveHook = Callable[[uuid.UUID, str, str | None], Awaitable[bool]]
-DEFAULT_INBOUND = "inbound_router"
+DEFAULT_INBOUND = INBOUND_SCENARIO
 
 
 async def _no_leave_hook(_call_id: uuid.UUID, _action: str, _target: str | None) -> bool:

@@ -38,6 +38,7 @@ from voicebot.campaigns.claims import (
 from voicebot.clock import Clock, utc_now
 from voicebot.db.models import Call, CampaignContact
 from voicebot.db.session import Database
+from voicebot.settings import INBOUND_SCENARIO
 from voicebot.sla.callbacks import CallbackQueue, ClaimedCallback
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class Dialer:
         lease: timedelta = timedelta(seconds=90),
         poll_seconds: float = 1.0,
         callbacks: CallbackQueue | None = None,
-        callback_scenario: str = "inbound_router",
+        callback_scenario: str = INBOUND_SCENARIO,
         answered_grace: timedelta = ANSWERED_GRACE,
         ready: Callable[[], bool] | None = None,
         callback_direction: Callable[[str], str] | None = None,
@@ -398,8 +399,3 @@ class Dialer:
                 ],
                 now,
             )
-
-
-async def run_dialer(dialer: Dialer) -> None:
-    with contextlib.suppress(asyncio.CancelledError):
-        await dialer.run()

@@ -1,16 +1,20 @@
 """The seams of the media pipeline: what carries a call, what recognises speech, what synthesises it.
 
-Only Protocols live here, so the pipeline depends on no engine and no transport. `AudioSocketCall`
+Only Protocols live here, so the pipeline depends on no engine and no transport; the speech types
+(`Transcript`, `Word`) are the recognisers' own, from `voicebot.asr.types`. `AudioSocketCall`
 (voicebot.asterisk.audiosocket) is a `CallTransport`; the ASR and TTS packages provide the engines.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from voicebot.asr.types import Transcript, Word
 from voicebot.media.frames import InboundFrame
+
+__all__ = ["CallTransport", "StreamingRecognizer", "SynthesizedSpeech", "Transcript", "Word"]
 
 
 @runtime_checkable
@@ -39,21 +43,6 @@ class CallTransport(Protocol):
     async def hangup(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class Word:
-    word: str
-    start: float
-    end: float
-    confidence: float = 1.0
-
-
-@dataclass(frozen=True)
-class Transcript:
-    text: str
-    confidence: float | None = None
-    words: list[Word] = field(default_factory=list)
-
-
 class StreamingRecognizer(Protocol):
     """One recogniser per call, fed 16 kHz 16-bit mono PCM only while the caller speaks.
 
@@ -72,7 +61,3 @@ class StreamingRecognizer(Protocol):
 class SynthesizedSpeech:
     pcm: bytes  # 16-bit mono
     sample_rate: int
-
-
-class Synthesizer(Protocol):
-    async def synthesize(self, text: str) -> SynthesizedSpeech: ...

@@ -97,7 +97,9 @@ class MediaSession:
         self.bargein: BargeInController | None = None
         self._extra = log_extra or {}
         self._events: asyncio.Queue[MediaEvent] = asyncio.Queue()
-        self._asr_queue: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
+        # A deque, not an asyncio.Queue: the worker looks at the next item to batch audio chunks.
+        self._asr_items: deque[tuple[str, object]] = deque()
+        self._asr_ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._preroll: deque[bytes] = deque(maxlen=max(1, self.config.preroll_ms // self.config.frame_ms))
         self._utterance = bytearray()
@@ -336,22 +338,27 @@ class MediaSession:
 
     def _to_asr(self, kind: str, payload: object) -> None:
         if self.recognizer is not None:
-            self._asr_queue.put_nowait((kind, payload))
+            self._asr_items.append((kind, payload))
+            self._asr_ready.set()
+
+    async def _next_asr(self) -> tuple[str, object]:
+        while not self._asr_items:
+            self._asr_ready.clear()
+            await self._asr_ready.wait()
+        return self._asr_items.popleft()
 
     async def _asr_worker(self) -> None:
         assert self.recognizer is not None and self.bargein is not None
         while True:
-            kind, payload = await self._asr_queue.get()
+            kind, payload = await self._next_asr()
             if kind == "audio":
                 # Decode what piled up in one go (fewer thread hops when the engine lags), but in jobs of at
                 # most `asr_batch_ms`: a decoding thread busy with one long job would hold up another call's
                 # urgent end-of-utterance work for that long.
                 chunks, size = [payload], len(payload)  # type: ignore[arg-type]
                 limit = ASR_RATE * 2 * self.config.asr_batch_ms // 1000
-                while (
-                    size < limit and not self._asr_queue.empty() and self._asr_queue._queue[0][0] == "audio"  # type: ignore[attr-defined]
-                ):
-                    chunk = self._asr_queue.get_nowait()[1]
+                while size < limit and self._asr_items and self._asr_items[0][0] == "audio":
+                    chunk = self._asr_items.popleft()[1]
                     chunks.append(chunk)
                     size += len(chunk)  # type: ignore[arg-type]
                 await self._asr_accept(b"".join(chunks))  # type: ignore[arg-type]

@@ -36,11 +36,12 @@ from voicebot.db.models import Account, AccountPhone, Call
 from voicebot.db.outages import active_outage_message
 from voicebot.db.session import Database
 from voicebot.retry import Backoff
+from voicebot.settings import INBOUND_SCENARIO
 from voicebot.sla.callbacks import normalize_phone
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SCENARIO = "inbound_router"
+DEFAULT_SCENARIO = INBOUND_SCENARIO
 OUTAGE_LOOKUP_TIMEOUT = 0.5  # seconds; past it the call is routed without the outage check
 
 
