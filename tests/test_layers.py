@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "dialogue": 2, "nlu": 2, "media": 2, "asr": 2, "tts": 2, "asterisk": 2,
     # the base everything stands on
     "db": 1, "settings": 1, "logs": 1, "values": 1, "rules": 1, "clock": 1, "retry": 1, "models_download": 1,
+    "security": 1,
 }  # fmt: skip
 
 # Same-layer edges are fine but must go one way; these are the allowed directions among the edges.

@@ -8,6 +8,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from voicebot.security.masking import PhoneMaskFilter
+
 call_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("call_id", default=None)
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
@@ -65,6 +67,7 @@ class TextFormatter(logging.Formatter):
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(PhoneMaskFilter())  # 152-ФЗ: no full phone number reaches a log line
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -38,6 +38,7 @@ from voicebot.db.session import Database
 from voicebot.dialogue.library import cached_library
 from voicebot.max.service import MaxService
 from voicebot.retry import Backoff
+from voicebot.security.networks import telephony_networks
 from voicebot.services.callcard import CardHub
 from voicebot.services.doctor import TelephonyHealth
 from voicebot.services.outbox import OutboxWorkers
@@ -79,9 +80,20 @@ def build_audiosocket(settings: Settings, voice: VoiceEngine) -> AudioSocketServ
         voice.handle_audiosocket,
         settings.audiosocket_host,
         settings.audiosocket_port,
-        settings.audiosocket_allowed_networks,
+        telephony_networks(settings.audiosocket_allowed_networks, settings.ami_host),
         unknown_uuid=settings.audiosocket_unknown_uuid,
         announced=voice.registry.is_announced,
+    )
+
+
+def build_fastagi(settings: Settings, router: InboundRouter) -> FastAGIServer:
+    """Only Asterisk may route calls: its networks, and the shared secret the dialplan passes."""
+    return FastAGIServer(
+        {"inbound": router},
+        host=settings.fastagi_host,
+        port=settings.fastagi_port,
+        allowed_networks=telephony_networks(settings.fastagi_allowed_networks, settings.ami_host),
+        secret=settings.agi_secret,
     )
 
 
@@ -106,6 +118,7 @@ def build_router(
         offer_ttl=settings.voice_announce_ttl,
         audiosocket_target=settings.audiosocket_advertise,
         channels=channels,
+        callback_max_per_hour=settings.callback_max_per_hour,
     )
 
 
@@ -248,7 +261,7 @@ async def running_call_control(rt: Runtime) -> AsyncIterator[None]:
         yield
         return
     rt.router = build_router(settings, rt.db, rt.voice, rt.channels)
-    rt.fastagi = FastAGIServer({"inbound": rt.router}, host=settings.fastagi_host, port=settings.fastagi_port)
+    rt.fastagi = build_fastagi(settings, rt.router)
     try:
         await rt.fastagi.start()
     except OSError:
@@ -341,22 +354,29 @@ class HTTPServer(uvicorn.Server):
     ) -> HTTPServer:
         from voicebot.api.app import create_app
 
-        config = uvicorn.Config(
-            create_app(
-                settings,
-                database=db,
-                voice_engine=voice,
-                telephony_health=health,
-                call_cards=cards,
-                max_service=max_service,
-            ),
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
+        app = create_app(
+            settings,
+            database=db,
+            voice_engine=voice,
+            telephony_health=health,
+            call_cards=cards,
+            max_service=max_service,
         )
-        return cls(config)
+        return cls(http_config(app, settings.http_host, settings.http_port))
+
+
+def http_config(app: object, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1; only VOICEBOT_TRUSTED_PROXIES may set it
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
 def stop_event() -> asyncio.Event:

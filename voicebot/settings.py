@@ -90,13 +90,25 @@ class Settings(BaseSettings):
     audiosocket_host: str = Field(default="0.0.0.0", description="AudioSocket listen address.")
     audiosocket_port: int = Field(default=9092, description="AudioSocket listen port.")
     audiosocket_allowed_networks: str = Field(
-        default="127.0.0.0/8,::1/128", description="Comma-separated CIDRs allowed to open AudioSocket calls."
+        default="127.0.0.1/32,::1/128",
+        description="Comma-separated CIDRs allowed to open AudioSocket calls (the AMI host is always added).",
     )
     audiosocket_unknown_uuid: Literal["reject", "inbound"] = Field(
-        default="inbound", description="What to do with an AudioSocket UUID nobody announced."
+        default="reject",
+        description="An AudioSocket UUID nobody announced (FastAGI/AMI): reject it, or run it as an "
+        "anonymous inbound call (a lab without FastAGI only).",
     )
     fastagi_host: str = Field(default="0.0.0.0", description="FastAGI listen address.")
     fastagi_port: int = Field(default=4573, description="FastAGI listen port.")
+    fastagi_allowed_networks: str = Field(
+        default="127.0.0.1/32,::1/128",
+        description="Comma-separated CIDRs allowed to open FastAGI sessions (the AMI host is always added).",
+    )
+    agi_secret: str = Field(
+        default="",
+        description="Shared secret the dialplan passes to FastAGI as the argument secret=… "
+        "(VOICEBOT_AGI_SECRET in telephony/voicebot_globals.conf); required outside development mode.",
+    )
     ami_host: str = Field(default="127.0.0.1", description="Asterisk Manager Interface host.")
     ami_port: int = Field(default=5038, description="Asterisk Manager Interface port.")
     ami_username: str = Field(default="voicebot", description="AMI user.")
@@ -163,6 +175,9 @@ class Settings(BaseSettings):
     callback_scenario: str = Field(default=INBOUND_SCENARIO, description="Scenario a call back runs.")
     callback_max_attempts: int = Field(default=3, description="Call back attempts before giving up.")
     callback_retry_seconds: int = Field(default=120, description="Delay between call back attempts.")
+    callback_max_per_hour: int = Field(
+        default=3, ge=0, description="Most call backs queued to one phone number per hour (toll-fraud cap)."
+    )
 
     # --- HTTP API, webhooks, SMS (API issue) -----------------------------------------------------------
     api_max_body_bytes: int = Field(
@@ -284,6 +299,25 @@ class Settings(BaseSettings):
     )
     max_idle_minutes: int = Field(
         default=30, description="A MAX conversation with no message for this long is closed (minutes)."
+    )
+
+    # --- security ------------------------------------------------------------------------------
+    dev_mode: bool = Field(
+        default=False,
+        description="Development mode: `serve` starts even with shipped default secrets (demo, lab only).",
+    )
+    telephony_dir: Path = Field(
+        default=PROJECT_ROOT / "telephony",
+        description="Asterisk configuration `serve` checks for shipped default secrets (manager.conf, "
+        "pjsip.conf).",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (audit, "
+        "limiter); empty: none, the TCP peer is the client.",
+    )
+    api_rate_per_minute: int = Field(
+        default=600, ge=0, description="Requests one API key may make per minute; more get 429. 0: no limit."
     )
 
     # --- logging -------------------------------------------------------------------------------

@@ -70,8 +70,8 @@ async def test_range_requests(client, keys, db, api_settings):
     assert open_end.content == AUDIO[10000:]
     beyond = await client.get(url, headers={**headers, "Range": "bytes=999999-"})
     assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(AUDIO)}"
-    async with db.session() as s:  # follow-up ranges of one listening are not audited again
-        assert await s.scalar(text("SELECT count(*) FROM audit_log")) == 0
+    async with db.session() as s:  # every range is audited, the unsatisfiable one included
+        assert await s.scalar(text("SELECT count(*) FROM audit_log")) == 4
 
 
 @pytest.mark.parametrize(
@@ -152,3 +152,56 @@ def test_stored_path_forms(tmp_path, monkeypatch):
     assert recording_file(root, "2025/a.ogg") == expected  # folder-relative
     with pytest.raises(ApiError):
         recording_file(root, str(tmp_path / "elsewhere.ogg"))
+
+
+async def _audit_rows(db) -> list:
+    async with db.session() as s:
+        return list(
+            (
+                await s.execute(text("SELECT actor, action, details, remote_addr FROM audit_log ORDER BY id"))
+            ).all()
+        )
+
+
+async def test_every_byte_is_audited_whatever_the_range_or_method(client, keys, db, api_settings):
+    call_id = await _call_with_recording(db, api_settings)
+    url, key = f"/api/v1/calls/{call_id}/recording", auth(keys["supervisor"])
+    rebuilt = b""
+    for spec in ("bytes=1-", "bytes=0-0", "bytes=-5", "bytes=100-199"):
+        response = await client.get(url, headers={**key, "Range": spec})
+        assert response.status_code == 206
+        rebuilt += response.content
+    head = await client.head(url, headers=key)
+    assert (
+        head.status_code == 200 and head.content == b"" and head.headers["content-length"] == str(len(AUDIO))
+    )
+    rows = await _audit_rows(db)
+    assert [r.details["bytes"] for r in rows] == [[1, len(AUDIO) - 1], [0, 0], [len(AUDIO) - 5, len(AUDIO) - 1],
+                                                  [100, 199], []]  # fmt: skip
+    assert [r.details["method"] for r in rows] == ["GET"] * 4 + ["HEAD"]
+    assert all(r.action == "recording.listen" and "test supervisor" in r.actor for r in rows)
+    assert len(rebuilt) == (len(AUDIO) - 1) + 1 + 5 + 100  # what was served is exactly what was audited
+
+
+async def test_failed_listens_are_audited_too(client, keys, db, api_settings):
+    call_id = await _call_with_recording(db, api_settings)
+    url = f"/api/v1/calls/{call_id}/recording"
+    assert (await client.get(url, headers=auth(keys["staff"]))).status_code == 403
+    assert (await client.get(url, headers=auth(keys["supervisor"][:-3] + "xyz"))).status_code == 401
+    assert (
+        await client.get(url, headers={**auth(keys["supervisor"]), "Range": "bytes=99999-"})
+    ).status_code == 416
+    missing = f"/api/v1/calls/{uuid.uuid4()}/recording"
+    assert (await client.get(missing, headers=auth(keys["supervisor"]))).status_code == 404
+    rows = await _audit_rows(db)
+    assert [(r.action, r.details["status"]) for r in rows] == [
+        ("recording.denied", 403), ("recording.denied", 401), ("recording.denied", 416), ("recording.denied", 404)
+    ]  # fmt: skip
+    assert "test staff" in rows[0].actor and rows[1].actor == "unauthenticated"
+
+
+async def test_the_audit_address_ignores_x_forwarded_for_from_untrusted_peers(client, keys, db, api_settings):
+    call_id = await _call_with_recording(db, api_settings)
+    headers = {**auth(keys["supervisor"]), "X-Forwarded-For": "198.51.100.66"}
+    await client.get(f"/api/v1/calls/{call_id}/recording", headers=headers)
+    assert [r.remote_addr for r in await _audit_rows(db)] == ["127.0.0.1"]

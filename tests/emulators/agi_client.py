@@ -84,6 +84,7 @@ class AGIClientEmulator:
     dead: bool = False
     closed_by_server: bool = False
     server_closed_after: float | None = None  # seconds from HANGUP to the server closing the socket
+    source: str | None = None  # local address to connect from (e.g. 127.0.0.2: a foreign peer on loopback)
 
     def header_lines(self) -> list[str]:
         request = f"agi://{self.host}:{self.port}/{self.script}"
@@ -120,7 +121,8 @@ class AGIClientEmulator:
         self, *, header: Sequence[str] | bytes | None = None, close_after_header: bool = False
     ) -> None:
         """One AGI session: send the header, answer commands until the server closes the socket."""
-        reader, writer = await asyncio.open_connection(self.host, self.port)
+        local = (self.source, 0) if self.source else None
+        reader, writer = await asyncio.open_connection(self.host, self.port, local_addr=local)
         try:
             if isinstance(header, bytes):
                 writer.write(header)

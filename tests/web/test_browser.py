@@ -104,8 +104,9 @@ async def test_ops_is_denied_the_recording(browser, base_url, db, keys, web_sett
     assert response.status == 403
     assert "Нет доступа" in await page.locator("h1").inner_text()
     await _shot(page, screenshots, "ops-denied-recording")
-    async with db.session() as s:
-        assert await s.scalar(text("SELECT count(*) FROM audit_log")) == 0
+    async with db.session() as s:  # the refusal itself is audited, with no byte served
+        rows = (await s.execute(text("SELECT action, details FROM audit_log"))).all()
+    assert [(r.action, r.details["status"]) for r in rows] == [("recording.denied", 403)]
     await context.close()
 
 
@@ -170,9 +171,8 @@ async def test_text_chat_completes_a_meter_readings_dialogue(
     assert await outcome.get_attribute("data-outcome") == "readings_accepted", await page.locator(
         "#chat-log"
     ).inner_text()
-    async with db.session() as s:
-        values = sorted(float(v) for v in await s.scalars(text("SELECT value FROM readings")))
-    assert values == [123.0, 215.0]
+    async with db.session() as s:  # «Проверить бота» is a sandbox: the readings were shown, not saved
+        assert await s.scalar(text("SELECT count(*) FROM readings")) == 0
     await page.set_viewport_size(PHONE)
     await _shot(page, screenshots, "chat-phone")
     await context.close()

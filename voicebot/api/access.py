@@ -51,6 +51,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "list_calls": SUPERVISOR,
     "get_call": SUPERVISOR,
     "get_recording": SUPERVISOR,
+    "head_recording": SUPERVISOR,
     "get_transcript": SUPERVISOR,
     # analytics: ops
     "analytics_summary": OPS,
@@ -112,6 +113,31 @@ class FailureLimiter:
             self._failures = {a: f for a, f in self._failures.items() if f}
 
 
+class KeyRateLimiter:
+    """At most `per_minute` requests per API key (a sliding window); beyond it 429 with Retry-After."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._hits: dict[int, deque[float]] = {}
+
+    def retry_after(self, key_id: int, now: float | None = None) -> int:
+        """0 and the request counted, or the seconds until the key may call again."""
+        if self.per_minute <= 0:
+            return 0
+        now = time.monotonic() if now is None else now
+        hits = self._hits.setdefault(key_id, deque())
+        while hits and hits[0] <= now - 60.0:
+            hits.popleft()
+        if len(hits) >= self.per_minute:
+            return max(1, int(hits[0] + 60.0 - now + 0.999))
+        hits.append(now)
+        return 0
+
+
+def _blocked(wait: int) -> ApiError:
+    return ApiError(429, "too many failed authentications; retry later", headers={"Retry-After": str(wait)})
+
+
 _TOUCH_EVERY = 60.0
 _touched: dict[int, float] = {}
 
@@ -120,28 +146,35 @@ async def authorize(request: Request) -> Principal:
     """FastAPI dependency on every /api/v1 route: authenticate the key, then check the role table."""
     limiter: FailureLimiter = request.app.state.auth_limiter
     address = remote_address(request)
-    wait = limiter.retry_after(address)
-    if wait:
-        raise ApiError(
-            429, "too many failed authentications; retry later", headers={"Retry-After": str(wait)}
-        )
     key = presented_key(request)
+    wait = limiter.retry_after(address)
     if key is None:
+        if wait:
+            raise _blocked(wait)
         raise ApiError(
             401,
             "an API key is required (Authorization: Bearer or X-API-Key)",
             headers={"WWW-Authenticate": "Bearer"},
         )
     db = request.app.state.db
+    # A valid key always gets in, even from a blocked address: a guesser must not lock out its owner
+    # (keys carry 256 random bits, so admitting them while blocked tells a guesser nothing).
     principal = await verify_key(db, key)
     if principal is None:
+        if wait:
+            raise _blocked(wait)
         limiter.fail(address)
         raise ApiError(401, "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
+    busy = request.app.state.key_limiter.retry_after(principal.key_id)
+    if busy:
+        raise ApiError(
+            429, "this API key is over its request rate; retry later", headers={"Retry-After": str(busy)}
+        )
     route = request.scope.get("route")
     name = getattr(route, "name", "")
+    request.state.principal = principal  # known even when refused below: audits name the key
     if not allowed(name, principal.role):
         raise ApiError(403, f"role {principal.role} may not call {name}")
-    request.state.principal = principal
     now = time.monotonic()
     if now - _touched.get(principal.key_id, -_TOUCH_EVERY) >= _TOUCH_EVERY:
         _touched[principal.key_id] = now

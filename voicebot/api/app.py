@@ -13,12 +13,13 @@ from fastapi.routing import APIRoute
 
 from voicebot import __version__
 from voicebot.api import admin, analytics, campaigns, company, outages, recordings, results, simulations
-from voicebot.api.access import FailureLimiter
+from voicebot.api.access import FailureLimiter, KeyRateLimiter
 from voicebot.api.docs import install_docs
 from voicebot.api.errors import install_error_handlers
 from voicebot.api.limits import BodyLimit
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
+from voicebot.security.networks import parse_networks
 from voicebot.services.simulations import SimulationStore
 from voicebot.settings import Settings, get_settings
 
@@ -132,6 +133,8 @@ def create_app(
     if database is not None:  # usable without running the lifespan (tests with ASGITransport)
         app.state.db = database
     app.state.auth_limiter = FailureLimiter(settings.api_auth_max_failures, settings.api_auth_block_seconds)
+    app.state.key_limiter = KeyRateLimiter(settings.api_rate_per_minute)
+    app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     app.state.simulations = SimulationStore(settings.simulation_idle_seconds, settings.simulation_max)
     install_error_handlers(app)
     app.add_middleware(

@@ -7,27 +7,48 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from voicebot.api.access import authorize
+from voicebot.api.errors import ApiError
 from voicebot.services.calls import call_turns, load_call
 from voicebot.services.clients import remote_address
 from voicebot.services.keys import Principal
-from voicebot.services.recordings import open_recording
+from voicebot.services.recordings import audit_recording_request, open_recording
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["recordings"], dependencies=[Depends(authorize)])
+router = APIRouter(tags=["recordings"])
 
 
+async def audited_principal(request: Request) -> Principal:
+    """`authorize`, but a refused key (401/403/429) is audited too: failed listens are not invisible."""
+    try:
+        return await authorize(request)
+    except ApiError as exc:
+        known = getattr(request.state, "principal", None)
+        await audit_recording_request(
+            request.app.state.db,
+            request.path_params.get("call_id"),
+            exc.status,
+            actor=known.actor if known else "unauthenticated",
+            remote_addr=remote_address(request),
+            method=request.method,
+            range_header=request.headers.get("range"),
+            via=request.url.path,
+        )
+        raise
+
+
+@router.head("/calls/{call_id}/recording", name="head_recording", include_in_schema=False)
 @router.get(
     "/calls/{call_id}/recording",
     name="get_recording",
-    summary="The call's audio (supports HTTP Range)",
+    summary="The call's audio (supports HTTP Range; every request is audited)",
     responses={200: {"content": {"audio/ogg": {}}}, 206: {"description": "Partial content"}},
 )
 async def get_recording(
-    call_id: uuid.UUID, request: Request, principal: Principal = Depends(authorize)
-) -> StreamingResponse:
+    call_id: uuid.UUID, request: Request, principal: Principal = Depends(audited_principal)
+) -> Response:
     audio = await open_recording(
         request.app.state.db,
         request.app.state.settings.recordings_path,
@@ -35,13 +56,22 @@ async def get_recording(
         request.headers.get("range"),
         actor=principal.actor,
         remote_addr=remote_address(request),
+        method=request.method,
+        via=request.url.path,
     )
+    if request.method == "HEAD":
+        return Response(status_code=audio.status, headers=audio.headers, media_type=audio.media_type)
     return StreamingResponse(
         audio.chunks(), status_code=audio.status, headers=audio.headers, media_type=audio.media_type
     )
 
 
-@router.get("/calls/{call_id}/transcript", name="get_transcript", summary="What the bot and the caller said")
+@router.get(
+    "/calls/{call_id}/transcript",
+    name="get_transcript",
+    summary="What the bot and the caller said",
+    dependencies=[Depends(authorize)],
+)
 async def get_transcript(call_id: uuid.UUID, request: Request) -> dict[str, Any]:
     call = await load_call(request.app.state.db, call_id)
     turns = await call_turns(request.app.state.db, call_id)

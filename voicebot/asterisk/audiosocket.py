@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import struct
 import uuid
@@ -22,6 +21,12 @@ from enum import IntEnum
 from typing import Literal
 
 from voicebot.media.frames import AudioFrame, DtmfFrame, HangupFrame, InboundFrame
+from voicebot.security.networks import (
+    LOOPBACK_ONLY,
+    Network,
+    address_allowed,
+    parse_networks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -332,21 +337,6 @@ CallHandler = Callable[[AudioSocketCall], Awaitable[None]]
 UnknownUuidPolicy = Literal["reject", "inbound"]
 
 
-def parse_networks(networks: str | Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    items = networks.split(",") if isinstance(networks, str) else list(networks)
-    return [ipaddress.ip_network(item.strip(), strict=False) for item in items if item.strip()]
-
-
-def address_allowed(host: str, networks: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # dual-stack sockets report IPv4 peers as ::ffff:a.b.c.d
-    return any(address in network for network in networks)
-
-
 class AudioSocketServer:
     """Accepts Asterisk's AudioSocket connections and runs `handler(call)` for each one.
 
@@ -360,7 +350,7 @@ class AudioSocketServer:
         handler: CallHandler,
         host: str = "0.0.0.0",
         port: int = 9092,
-        allowed_networks: str | Iterable[str] = ("127.0.0.0/8", "::1/128"),
+        allowed_networks: str | Iterable[str | Network] = LOOPBACK_ONLY,
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         *,
         unknown_uuid: UnknownUuidPolicy = "inbound",

@@ -18,15 +18,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+
+from voicebot.security.networks import (
+    LOOPBACK_ONLY,
+    Network,
+    address_allowed,
+    parse_networks,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_HEADER_LINES = 200
+SECRET_ARG = "secret="  # AGI(agi://host/script,…,secret=${VOICEBOT_AGI_SECRET})
 MAX_LINE_BYTES = 8192
 _REPLY = re.compile(
     r"^(?P<code>\d{3}) result=(?P<result>\S*)(?: \((?P<data>.*)\))?(?: endpos=(?P<endpos>-?\d+))?$"
@@ -366,8 +375,12 @@ class FastAGIServer:
         port: int = 4573,
         header_timeout: float = 10.0,
         default: AGIHandler | None = None,
+        allowed_networks: str | Iterable[str | Network] = LOOPBACK_ONLY,
+        secret: str = "",
     ) -> None:
         self.host, self.port = host, port
+        self.networks = parse_networks(allowed_networks)
+        self._secret = secret
         self._header_timeout = header_timeout
         self._routes: dict[str, AGIHandler] = {}
         self._default: AGIHandler | None = None
@@ -420,9 +433,13 @@ class FastAGIServer:
         task = asyncio.current_task()
         if task is not None:
             self._sessions.add(task)
+        address = (writer.get_extra_info("peername") or ("?",))[0]
         peer = ":".join(str(part) for part in (writer.get_extra_info("peername") or ())[:2])
         try:
-            await self._session(reader, writer, peer)
+            if address_allowed(str(address), self.networks):
+                await self._session(reader, writer, peer)
+            else:  # not even the header is read: a foreign peer costs us one accept and one close
+                logger.warning("FastAGI connection refused: address not allowed", extra={"peer": peer})
         finally:
             if task is not None:
                 self._sessions.discard(task)
@@ -435,6 +452,9 @@ class FastAGIServer:
             request = await asyncio.wait_for(read_request(reader, peer), self._header_timeout)
         except (AGIError, TimeoutError, ConnectionError) as exc:
             logger.warning("FastAGI session refused", extra={"peer": peer, "error": repr(exc)})
+            return
+        request = self._authenticated(request)
+        if request is None:
             return
         handler = self._routes.get(request.network_script, self._default)
         log = {"uniqueid": request.uniqueid, "script": request.network_script, "agi_channel": request.channel}
@@ -451,6 +471,29 @@ class FastAGIServer:
             logger.exception("FastAGI handler failed", extra=log)
         finally:
             await channel.close()
+
+    def _authenticated(self, request: AGIRequest) -> AGIRequest | None:
+        """The request without its `secret=` argument, or None (logged) when the secret is wrong/missing.
+
+        The dialplan passes the shared secret as an AGI argument; handlers never see it, logs never show it.
+        """
+        if not self._secret:
+            return request
+        presented = [v for k, v in request.variables.items() if _is_arg(k) and v.startswith(SECRET_ARG)]
+        if len(presented) != 1 or not hmac.compare_digest(
+            presented[0][len(SECRET_ARG) :].encode(), self._secret.encode()
+        ):
+            logger.warning(
+                "FastAGI session refused: wrong or missing secret",
+                extra={"peer": request.peer, "uniqueid": request.uniqueid},
+            )
+            return None
+        kept = {k: v for k, v in request.variables.items() if not (_is_arg(k) and v.startswith(SECRET_ARG))}
+        return AGIRequest(kept, request.peer)
+
+
+def _is_arg(key: str) -> bool:
+    return key.startswith("agi_arg_") and key[8:].isdigit()
 
 
 def _require_async(handler: object) -> None:

@@ -25,6 +25,7 @@ from voicebot.logs import call_id_var
 from voicebot.media.interfaces import CallTransport
 from voicebot.media.pipeline import MediaConfig
 from voicebot.nlu import NLU
+from voicebot.security.masking import mask_phone
 from voicebot.settings import INBOUND_SCENARIO, Settings
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,10 @@ class VoiceEngine:
         try:
             with self.admission.slot() as admitted:
                 if admitted and self.recognizers is not None:
-                    log.info("voice call started", extra={"scenario": spec.scenario, "phone": spec.phone})
+                    log.info(
+                        "voice call started",
+                        extra={"scenario": spec.scenario, "phone": mask_phone(spec.phone)},
+                    )
                     return await VoiceCall(self, transport, spec, notify).run()
                 reason = "no_asr" if self.recognizers is None else "full"
                 log.warning("call answered with the overflow message", extra={"reason": reason})

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from voicebot.calls.callrow import insert_call_row
 from voicebot.db.callbacks import schedule_callback
 from voicebot.media.pipeline import MediaConfig, MediaSession
+from voicebot.security.masking import mask_phone
 
 if TYPE_CHECKING:
     from voicebot.calls.engine import VoiceEngine
@@ -46,7 +47,8 @@ async def run_overflow(
     await media.start()
     try:
         speech = asyncio.ensure_future(engine.voice.say_text(text))
-        await _write_rows(engine, spec, now)
+        if spec.sandbox is None:  # a test call never queues a call back nor counts in the figures
+            await _write_rows(engine, spec, now)
         if notify is not None:
             await notify({"type": "bot", "text": text, "step": OVERFLOW_OUTCOME})
         audio = await speech
@@ -109,4 +111,4 @@ async def _schedule_callback(engine: VoiceEngine, spec: CallSpec, now: datetime)
             source_call_id=spec.call_id,
             scenario=spec.scenario,
         )
-    log.info("overflow call back scheduled", extra={"phone": spec.phone})
+    log.info("overflow call back scheduled", extra={"phone": mask_phone(spec.phone)})

@@ -27,6 +27,7 @@ from voicebot.calls.grammar import grammar_for
 from voicebot.calls.registry import Direction
 from voicebot.dialogue.context import CallerInput
 from voicebot.dialogue.runtime import BotTurn, Dialogue
+from voicebot.dialogue.sandbox import Sandbox
 from voicebot.dialogue.session import open_dialogue
 from voicebot.logs import call_id_var
 from voicebot.media.frames import BargeIn, Dtmf, Hangup, Silence, SpeechEnded
@@ -52,6 +53,7 @@ class CallSpec:
     contact_id: int | None = None
     call_id: uuid.UUID = field(default_factory=uuid.uuid4)
     channel: str = "voice"
+    sandbox: Sandbox | None = None  # a test call (browser microphone): no rows, no recording
 
 
 @dataclass
@@ -103,7 +105,8 @@ class VoiceCall:
     async def _run(self) -> CallResult:
         engine, spec = self.engine, self.spec
         self.recognizer = engine.new_recognizer(str(spec.call_id))
-        path = recording_path(engine.settings.recordings_path, spec.call_id) if engine.record else None
+        record = engine.record and spec.sandbox is None
+        path = recording_path(engine.settings.recordings_path, spec.call_id) if record else None
         media = self.media = MediaSession(
             engine.wrap_transport(self.transport, self.recognizer),
             recognizer=engine.gate_recognizer(self.recognizer),
@@ -128,6 +131,7 @@ class VoiceCall:
                 call_id=spec.call_id,
                 campaign_id=spec.campaign_id,
                 contact_id=spec.contact_id,
+                sandbox=spec.sandbox,
             )
             self.dialogue.offset_clock = media.offset_ms
             turn = await self._converse()
@@ -137,7 +141,7 @@ class VoiceCall:
         finally:
             recording = await self._shutdown()
         meta = {"transfer": turn.transfer} if turn is not None and turn.transfer else {}
-        if self.dialogue is not None:
+        if self.dialogue is not None and spec.sandbox is None:
             await save_call_media(engine.db, spec.call_id, recording, answered_at, meta)
         outcome = self.dialogue.ctx.outcome if self.dialogue else None
         await self.notify({"type": "end", "outcome": outcome, "call_id": str(spec.call_id)})

@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from voicebot.calls.voice import CallSpec
+from voicebot.dialogue.sandbox import Sandbox
 from voicebot.media.frames import AudioFrame, DtmfFrame, HangupFrame, InboundFrame
 from voicebot.values import parse_phone
 
@@ -199,7 +200,8 @@ async def _refuse(websocket: WebSocket, code: int, message: str) -> None:
 async def voice_socket(websocket: WebSocket, scenario: str) -> None:
     # The app decides who may talk to the bot (a signed-in user or an API key); without a gate, nobody.
     allowed = getattr(websocket.app.state, "voice_socket_allowed", None)
-    if allowed is None or not await allowed(websocket):
+    role = await allowed(websocket) if allowed is not None else None
+    if not role:
         await websocket.close(code=POLICY_VIOLATION)
         return
     await websocket.accept()
@@ -210,6 +212,7 @@ async def voice_socket(websocket: WebSocket, scenario: str) -> None:
     try:
         hello = json.loads(await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT))
         rate, spec = parse_hello(hello, set(engine.library.flows), scenario)
+        spec.sandbox = Sandbox.for_role(role)  # a test call: writes nothing, residents by role
         if spec.direction and spec.direction not in engine.library.get(scenario).directions:
             raise BadHello(f"scenario {scenario} does not take {spec.direction} calls")
     except (BadHello, ValueError, TimeoutError, KeyError) as exc:

@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import typer
 
 from voicebot.cli.common import setup
+from voicebot.security.defaults import default_secret_problems
+from voicebot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def refuse_shipped_secrets(settings: Settings) -> None:
+    """Exit 2 on a shipped default secret, unless VOICEBOT_DEV_MODE=1 (then warn loudly on every start)."""
+    problems = default_secret_problems(settings)
+    if not problems:
+        return
+    if settings.dev_mode:
+        for problem in problems:
+            log.warning("DEVELOPMENT MODE: %s; never run like this where residents call", problem)
+        return
+    typer.echo("voicebot serve refuses to start with shipped or missing secrets:", err=True)
+    for problem in problems:
+        typer.echo(f"  - {problem}", err=True)
+    typer.echo("Set real secrets (docs/security.md), or VOICEBOT_DEV_MODE=1 for a lab or demo.", err=True)
+    raise typer.Exit(2)
 
 
 def serve(
@@ -23,6 +44,7 @@ def serve(
     if not (http or telephony):
         raise typer.BadParameter("--no-http with --no-telephony leaves nothing to run")
     settings = setup()
+    refuse_shipped_secrets(settings)
     overrides = {"http_host": host, "http_port": port}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     asyncio.run(run(settings, http=http, telephony=telephony))

@@ -15,6 +15,7 @@ import typer
 from voicebot.cli.common import run_with_database, setup
 from voicebot.dialogue.flow import FlowError
 from voicebot.dialogue.library import cached_library
+from voicebot.dialogue.sandbox import Sandbox
 from voicebot.dialogue.session import open_dialogue
 from voicebot.dialogue.text_channel import converse
 from voicebot.nlu import create_nlu
@@ -75,7 +76,8 @@ def simulate(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per bot turn, then the outcome"),
 ) -> None:
     """Run a scenario over the text channel. Caller lines come from stdin: words, <silence>,
-    <dtmf:DIGITS>, <hangup>; the end of input hangs up."""
+    <dtmf:DIGITS>, <hangup>; the end of input hangs up. A sandbox: what the call would save is printed,
+    nothing is written."""
     settings = setup(log_format="text")
     try:
         normalized_phone = parse_phone(phone) if phone else None
@@ -104,6 +106,7 @@ def simulate(
             variables=variables,
             now=start,
             direction=direction,  # type: ignore[arg-type]
+            sandbox=Sandbox(real_residents=True),  # the console user owns the database anyway; writes nothing
         )
         await converse(dialogue, _stdin_lines(), _printer(as_json))
 

@@ -8,17 +8,23 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicebot import rules
-from voicebot.db.models import Callback
+from voicebot.db.models import Call, Callback
+from voicebot.security.masking import mask_phone
 
 log = logging.getLogger(__name__)
 
 REASONS = ("missed", "abandoned", "overflow", "requested")
 DEFAULT_DELAY = timedelta(minutes=1)
+DEFAULT_MAX_PER_HOUR = 3  # VOICEBOT_CALLBACK_MAX_PER_HOUR: one number cannot make us dial it all day
+
+
+class CallbackRefused(ValueError):
+    """The call back would go to a number other than that of the call it answers."""
 
 
 OPEN = "status IN ('pending', 'in_progress')"  # the predicate of ux_callbacks_open_phone
@@ -35,11 +41,16 @@ async def schedule_callback(
     source_call_id: uuid.UUID | None = None,
     scenario: str | None = None,
     account_id: int | None = None,
-) -> int:
+    max_per_hour: int = DEFAULT_MAX_PER_HOUR,
+) -> int | None:
     """The one way to queue a call back: a new one, or the phone's open one brought forward (a partial
     unique index holds "one open callback per phone", so two processes cannot both insert). Due `delay`
     (at most 10 minutes: the promise to a caller we missed) after `missed_at`, or at the `due_at` the
-    caller asked for. Returns the callback id."""
+    caller asked for. Returns the callback id.
+
+    Toll-fraud guards: a `source_call_id` must name a recorded call from this very phone (else
+    CallbackRefused), and a phone that already had `max_per_hour` callbacks queued in the last hour gets
+    no new one (None, logged); bringing its open one forward is still fine."""
     if reason not in REASONS:
         raise ValueError(f"callback reason must be one of {', '.join(REASONS)}")
     if due_at is not None:  # a time the caller asked for
@@ -48,6 +59,16 @@ async def schedule_callback(
         raise ValueError("a callback must be due within 10 minutes of the missed call")
     else:
         due = missed_at + delay
+    if source_call_id is not None:
+        caller = await session.scalar(select(Call.phone).where(Call.id == source_call_id))
+        if caller is None or _digits(caller) != _digits(phone):
+            raise CallbackRefused("a call back must go to the number of the call it answers")
+    if await _over_hourly_cap(session, phone, max_per_hour):
+        log.warning(
+            "callback not queued: hourly cap per number reached",
+            extra={"phone": mask_phone(phone), "cap": max_per_hour, "reason": reason},
+        )
+        return None
     values = {
         "phone": phone, "reason": reason, "scenario": scenario, "account_id": account_id,
         "source_call_id": source_call_id, "missed_at": missed_at, "due_at": due, "status": "pending",
@@ -66,3 +87,21 @@ async def schedule_callback(
         "callback queued", extra={"callback_id": callback_id, "reason": reason, "due_at": due.isoformat()}
     )
     return callback_id
+
+
+def _digits(phone: str) -> str:
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return "7" + digits[1:] if len(digits) == 11 and digits[0] == "8" else digits
+
+
+async def _over_hourly_cap(session: AsyncSession, phone: str, cap: int) -> bool:
+    """True when a new callback would exceed the cap: `cap` queued within the hour, none open to merge."""
+    recent = (
+        select(func.count())
+        .select_from(Callback)
+        .where(Callback.phone == phone, Callback.created_at > func.now() - timedelta(hours=1))
+    )
+    if await session.scalar(recent) < cap:
+        return False
+    still_open = select(Callback.id).where(Callback.phone == phone, text(OPEN)).limit(1)
+    return await session.scalar(still_open) is None

@@ -10,6 +10,7 @@ from voicebot.db.session import Database
 from voicebot.dialogue.context import CallInfo, DialogueContext
 from voicebot.dialogue.library import FlowLibrary
 from voicebot.dialogue.runtime import Dialogue
+from voicebot.dialogue.sandbox import Sandbox, SandboxStore
 from voicebot.dialogue.store import DialogueStore
 from voicebot.nlu import NLU
 from voicebot.settings import Settings
@@ -34,15 +35,18 @@ async def open_dialogue(
     call_id: uuid.UUID | None = None,
     campaign_id: int | None = None,
     contact_id: int | None = None,
+    sandbox: Sandbox | None = None,
 ) -> Dialogue:
-    """A ready dialogue; `now` pins the call's start time (simulations), the clock then runs normally."""
+    """A ready dialogue; `now` pins the call's start time (simulations), the clock then runs normally.
+
+    `sandbox` (the test channels): the same dialogue, but it writes nothing (dialogue/sandbox.py)."""
     flow = library.get(scenario)
     direction = direction or default_direction(library, scenario)
     if direction not in flow.directions:
         raise ValueError(
             f"scenario {scenario} does not take {direction} calls (it takes {', '.join(flow.directions)})"
         )
-    store = DialogueStore(db)
+    store = DialogueStore(db) if sandbox is None else SandboxStore(db, sandbox)
     variables = dict(variables or {})
     timezone = await _resident_timezone(store, phone, variables, settings.default_timezone)
     real_now = datetime.now(UTC)

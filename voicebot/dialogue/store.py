@@ -260,18 +260,7 @@ class DialogueStore:
                         .where(Meter.id == v["meter"].id)
                         .values(last_value=v["value"], last_date=ctx.now.date())
                     )
-        for v in values:
-            ctx.record(
-                "readings",
-                {
-                    "account": account.number,
-                    "meter_id": v["meter"].meter_id,
-                    "resource": v["meter"].resource,
-                    "value": _num(v["value"]),
-                    "period": v["period"],
-                    "status": v["status"],
-                },
-            )
+        record_readings(ctx, account, values)
 
     async def save_promise(
         self, ctx: DialogueContext, account: AccountInfo | None, amount: Decimal | None, promised: date
@@ -286,14 +275,7 @@ class DialogueStore:
                     status="pending",
                 )
             )
-        ctx.record(
-            "promises",
-            {
-                "account": account.number if account else ctx.call.variables.get("account"),
-                "amount": _num(amount) if amount is not None else None,
-                "promised_date": promised.isoformat(),
-            },
-        )
+        record_promise(ctx, account, amount, promised)
 
     async def withdraw_promises(self, ctx: DialogueContext) -> None:
         """A dispute or a change of owner after a promise: the promise of this call no longer stands."""
@@ -338,7 +320,7 @@ class DialogueStore:
                 )
             )
         info = _ticket(ticket)
-        ctx.record("tickets", _ticket_record(info, ctx.timezone))
+        ctx.record("tickets", ticket_record(info, ctx.timezone))
         return info
 
     async def update_ticket(
@@ -370,11 +352,7 @@ class DialogueStore:
                 )
             )
         info = _ticket(ticket)
-        existing = [r for r in ctx.records["tickets"] if r["number"] == number]
-        if existing:
-            existing[0].update(_ticket_record(info, ctx.timezone))
-        elif status:
-            ctx.record("tickets", _ticket_record(info, ctx.timezone))
+        record_ticket_update(ctx, info, status)
         return info
 
     async def save_nps(
@@ -395,9 +373,7 @@ class DialogueStore:
                     comment=comment,
                 )
             )
-        ctx.record(
-            "nps", {"ticket_number": ticket_number, "resolved": resolved, "score": score, "comment": comment}
-        )
+        ctx.record("nps", nps_record(ticket_number, resolved, score, comment))
 
     async def save_visit(self, ctx: DialogueContext, visit_id: str, values: dict[str, Any]) -> None:
         row = {"visit_id": visit_id, "call_id": ctx.call.call_id, "phone": ctx.call.phone, **values}
@@ -409,21 +385,15 @@ class DialogueStore:
                     set_={k: stmt.excluded[k] for k in row if k != "visit_id"},
                 )
             )
-        ctx.record(
-            "visits",
-            {
-                "visit_id": visit_id,
-                "status": values.get("status"),
-                "new_slot": values.get("new_slot"),
-                "note": values.get("note"),
-                "contact_phone": values.get("contact_phone"),
-            },
-        )
+        ctx.record("visits", visit_record(visit_id, values))
 
     async def create_callback(
         self, ctx: DialogueContext, due_at: datetime, *, reason: str = "requested", phone: str | None = None
     ) -> None:
         phone = phone or ctx.call.phone or ""
+        if not phone:  # an anonymous caller: nothing to dial, the dialogue still shows the request
+            ctx.record("callbacks", callback_record(phone, due_at, reason))
+            return
         async with self.db.transaction() as s:
             await schedule_callback(
                 s,
@@ -435,12 +405,12 @@ class DialogueStore:
                 scenario=ctx.flow.name,
                 account_id=ctx.slots.get("account_id"),
             )
-        ctx.record("callbacks", {"phone": phone, "due_at": due_at.isoformat(), "reason": reason})
+        ctx.record("callbacks", callback_record(phone, due_at, reason))
 
     async def create_task(
         self, ctx: DialogueContext, kind: str, payload: dict[str, Any], due_in: timedelta | None = None
     ) -> None:
-        clean = {k: _jsonable(v) for k, v in payload.items()}
+        clean = jsonable(payload)
         async with self.db.transaction() as s:
             await s.execute(
                 insert(HumanTask).values(
@@ -511,6 +481,10 @@ def _num(value: Decimal | int | float) -> int | float:
     return int(d) if d == d.to_integral_value() else float(d)
 
 
+def jsonable(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: _jsonable(v) for k, v in payload.items()}
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return _num(value)
@@ -519,7 +493,61 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _ticket_record(t: TicketInfo, timezone: str) -> dict[str, Any]:
+# --- what a write shows in ctx.records (the real store and the sandbox share these) ---------------------
+
+
+def record_readings(ctx: DialogueContext, account: AccountInfo, values: list[dict[str, Any]]) -> None:
+    for v in values:
+        ctx.record(
+            "readings",
+            {
+                "account": account.number,
+                "meter_id": v["meter"].meter_id,
+                "resource": v["meter"].resource,
+                "value": _num(v["value"]),
+                "period": v["period"],
+                "status": v["status"],
+            },
+        )
+
+
+def record_promise(
+    ctx: DialogueContext, account: AccountInfo | None, amount: Decimal | None, promised: date
+) -> None:
+    ctx.record(
+        "promises",
+        {
+            "account": account.number if account else ctx.call.variables.get("account"),
+            "amount": _num(amount) if amount is not None else None,
+            "promised_date": promised.isoformat(),
+        },
+    )
+
+
+def record_ticket_update(ctx: DialogueContext, info: TicketInfo, status: str | None) -> None:
+    existing = [r for r in ctx.records["tickets"] if r["number"] == info.number]
+    if existing:
+        existing[0].update(ticket_record(info, ctx.timezone))
+    elif status:
+        ctx.record("tickets", ticket_record(info, ctx.timezone))
+
+
+def nps_record(
+    ticket_number: str | None, resolved: bool | None, score: int | None, comment: str | None
+) -> dict[str, Any]:
+    return {"ticket_number": ticket_number, "resolved": resolved, "score": score, "comment": comment}
+
+
+def visit_record(visit_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    keys = ("status", "new_slot", "note", "contact_phone")
+    return {"visit_id": visit_id, **{k: values.get(k) for k in keys}}
+
+
+def callback_record(phone: str, due_at: datetime, reason: str) -> dict[str, Any]:
+    return {"phone": phone, "due_at": due_at.isoformat(), "reason": reason}
+
+
+def ticket_record(t: TicketInfo, timezone: str) -> dict[str, Any]:
     due = t.due_at.astimezone(ZoneInfo(timezone)).isoformat() if t.due_at else None
     return {
         "number": t.number,

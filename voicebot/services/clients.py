@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
+from voicebot.security.proxies import client_address
+
 
 def presented_key(connection: HTTPConnection) -> str | None:
     """The key from `Authorization: Bearer …` or `X-API-Key`, if any."""
@@ -16,4 +18,6 @@ def presented_key(connection: HTTPConnection) -> str | None:
 
 
 def remote_address(connection: HTTPConnection) -> str:
-    return connection.client.host if connection.client else "unknown"
+    """The client: the TCP peer, or what a trusted proxy (VOICEBOT_TRUSTED_PROXIES) says it forwarded."""
+    trusted = getattr(connection.app.state, "trusted_proxies", ())
+    return client_address(connection.client.host if connection.client else None, connection.headers, trusted)

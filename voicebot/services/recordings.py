@@ -1,8 +1,9 @@
 """A call's recording for a listener: the file (never outside the recordings folder), the byte range the
-player asked for, and the audit entry every new listening writes."""
+player asked for, and the audit entry every request writes (failures included)."""
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import os
 import re
@@ -10,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -85,6 +87,38 @@ class RecordingSlice:
         return _chunks(self.path, self.start, self.length)
 
 
+async def audit_recording_request(
+    db: Database,
+    call_id: object,
+    status: int,
+    *,
+    actor: str,
+    remote_addr: str,
+    method: str = "GET",
+    range_header: str | None = None,
+    via: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """One audit row per recording request, whatever came of it: who, from where, which bytes, status."""
+    async with db.transaction() as s:
+        s.add(
+            AuditEntry(
+                actor=actor,
+                action="recording.listen" if status in (200, 206) else "recording.denied",
+                object_type="call",
+                object_id=str(call_id)[:100],
+                details={
+                    "method": method,
+                    "range": (range_header or "")[:200] or None,
+                    "status": status,
+                    "via": via[:200],
+                    **(details or {}),
+                },
+                remote_addr=remote_addr[:64],
+            )
+        )
+
+
 async def open_recording(
     db: Database,
     recordings_dir: Path,
@@ -93,24 +127,26 @@ async def open_recording(
     *,
     actor: str,
     remote_addr: str,
+    method: str = "GET",
+    via: str = "",
 ) -> RecordingSlice:
-    call = await load_call(db, call_id)
-    path = recording_file(recordings_dir, call.recording_path)
-    size = os.stat(path).st_size
-    span = parse_range(range_header, size) if size else None
+    """The bytes to send. Every request is audited with exactly the bytes it gets, before any leaves (any
+    Range, HEAD: none), and so is every failure (no such call or file, a bad range)."""
+    audit = functools.partial(
+        audit_recording_request, db, call_id, actor=actor, remote_addr=remote_addr, method=method,
+        range_header=range_header, via=via,
+    )  # fmt: skip
+    try:
+        call = await load_call(db, call_id)
+        path = recording_file(recordings_dir, call.recording_path)
+        size = os.stat(path).st_size
+        span = parse_range(range_header, size) if size else None
+    except ServiceError as exc:
+        await audit(exc.status, details={"error": exc.message[:200]})
+        raise
     start, end = span if span else (0, size - 1)
-    if start == 0:  # a new listening starts here; a player's follow-up range requests are not new ones
-        async with db.transaction() as s:
-            s.add(
-                AuditEntry(
-                    actor=actor,
-                    action="recording.listen",
-                    object_type="call",
-                    object_id=str(call_id),
-                    details={"range": range_header},
-                    remote_addr=remote_addr[:64],
-                )
-            )
+    status = 206 if span else 200
+    await audit(status, details={"bytes": [] if method == "HEAD" or not size else [start, end], "size": size})
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1)}
     if span:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
@@ -119,4 +155,4 @@ async def open_recording(
         or mimetypes.guess_type(path.name)[0]
         or "application/octet-stream"
     )
-    return RecordingSlice(path, start, end - start + 1, 206 if span else 200, headers, media)
+    return RecordingSlice(path, start, end - start + 1, status, headers, media)

@@ -1,5 +1,7 @@
 """Simulations: talk to a scenario over the text channel, one request per caller turn (API and web UI).
 
+Every simulation is a sandbox (dialogue/sandbox.py): it writes nothing, and roles that may not see
+resident data talk to a synthetic demo resident. Only the key that started a simulation may use it.
 Live dialogues stay in memory; one nobody has talked to for `simulation_idle_seconds` is hung up and
 dropped (swept whenever the API creates or uses a simulation).
 """
@@ -22,10 +24,12 @@ from voicebot.dialogue.context import CallerInput
 from voicebot.dialogue.flow import FlowError
 from voicebot.dialogue.library import cached_library
 from voicebot.dialogue.runtime import Dialogue
+from voicebot.dialogue.sandbox import Sandbox
 from voicebot.dialogue.session import open_dialogue
 from voicebot.dialogue.text_channel import final_event, turn_event
 from voicebot.nlu import create_nlu
 from voicebot.services.errors import ServiceError
+from voicebot.services.keys import Principal
 from voicebot.settings import Settings
 from voicebot.values import parse_phone
 
@@ -35,6 +39,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Simulation:
     dialogue: Dialogue
+    owner: int  # the API key (or the UI session's key) that started it; nobody else may talk to it
     used: float = field(default_factory=time.monotonic)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -54,10 +59,14 @@ class SimulationStore:
             simulation = self.live.pop(sim_id)
             await _hang_up(simulation.dialogue, sim_id)
 
-    def add(self, dialogue: Dialogue) -> str:
+    def add(self, dialogue: Dialogue, owner: int) -> str:
         sim_id = secrets.token_urlsafe(12)
-        self.live[sim_id] = Simulation(dialogue)
+        self.live[sim_id] = Simulation(dialogue, owner)
         return sim_id
+
+    def get(self, sim_id: str, owner: int) -> Simulation | None:
+        found = self.live.get(sim_id)
+        return found if found is not None and found.owner == owner else None
 
 
 async def _hang_up(dialogue: Dialogue, sim_id: str) -> None:
@@ -109,9 +118,9 @@ def _validated(body: SimulationIn, settings: Any) -> tuple[str | None, datetime 
 
 
 async def create_simulation(
-    store: SimulationStore, db: Database, settings: Settings, body: SimulationIn
+    store: SimulationStore, db: Database, settings: Settings, body: SimulationIn, principal: Principal
 ) -> dict[str, Any]:
-    """Start a dialogue; returns its id and first turn."""
+    """Start a sandbox dialogue for `principal`; returns its id and first turn."""
     phone, now = _validated(body, settings)
     await store.sweep()
     if len(store.live) >= store.capacity:
@@ -134,10 +143,11 @@ async def create_simulation(
             now=now,
             direction=body.direction,
             channel="text",
+            sandbox=Sandbox.for_role(principal.role),  # writes nothing; ops gets a demo resident
         )
     except ValueError as exc:
         raise ServiceError(422, str(exc)) from None
-    sim_id = store.add(dialogue)
+    sim_id = store.add(dialogue, principal.key_id)
     simulation = store.live[sim_id]
     async with simulation.lock:
         turn = await dialogue.start()
@@ -152,10 +162,12 @@ async def create_simulation(
     return response
 
 
-async def simulation_turn(store: SimulationStore, simulation_id: str, body: TurnIn) -> dict[str, Any]:
+async def simulation_turn(
+    store: SimulationStore, simulation_id: str, body: TurnIn, principal: Principal
+) -> dict[str, Any]:
     """The caller says something; the bot's answer (and the outcome when the dialogue ended)."""
     await store.sweep()
-    simulation = store.live.get(simulation_id)
+    simulation = store.get(simulation_id, principal.key_id)
     if simulation is None:
         raise ServiceError(404, "no such simulation (finished or expired)")
     async with simulation.lock:
@@ -170,10 +182,11 @@ async def simulation_turn(store: SimulationStore, simulation_id: str, body: Turn
     return response
 
 
-async def delete_simulation(store: SimulationStore, simulation_id: str) -> None:
+async def delete_simulation(store: SimulationStore, simulation_id: str, principal: Principal) -> None:
     """Hang up and forget."""
-    simulation = store.live.pop(simulation_id, None)
+    simulation = store.get(simulation_id, principal.key_id)
     if simulation is None:
         raise ServiceError(404, "no such simulation (finished or expired)")
+    store.live.pop(simulation_id, None)
     async with simulation.lock:
         await _hang_up(simulation.dialogue, simulation_id)

@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from voicebot.asterisk.channels import ChannelBook
 from voicebot.asterisk.fastagi import AGIChannel, AGIError, AGIRequest
 from voicebot.clock import Clock, utc_now
-from voicebot.db.callbacks import schedule_callback
+from voicebot.db.callbacks import DEFAULT_MAX_PER_HOUR, schedule_callback
 from voicebot.db.models import Account, AccountPhone, Call
 from voicebot.db.outages import active_outage_message
 from voicebot.db.session import Database
@@ -103,7 +103,9 @@ class InboundRouter:
         check_outages: bool = True,
         audiosocket_target: str | None = None,
         channels: ChannelBook | None = None,
+        callback_max_per_hour: int = DEFAULT_MAX_PER_HOUR,
     ) -> None:
+        self.callback_max_per_hour = callback_max_per_hour
         self.db = db
         self.channels = channels  # the caller's channel, for the bot's AMI Setvar at its goodbye
         self.capacity = capacity
@@ -221,6 +223,7 @@ class InboundRouter:
                     missed_at=routing.offered_at,
                     delay=self.callback_delay,
                     source_call_id=routing.call_id,
+                    max_per_hour=self.callback_max_per_hour,
                 )
         if not routing.phone:
             log.warning(

@@ -16,10 +16,10 @@ from voicebot.services.calls import CallFilter, TimeRange
 from voicebot.services.clients import remote_address
 from voicebot.services.errors import ServiceError
 from voicebot.services.paging import PageParams
-from voicebot.services.recordings import open_recording
+from voicebot.services.recordings import audit_recording_request, open_recording
 from voicebot.values import parse_phone
 from voicebot.web import periods
-from voicebot.web.auth import WebUser, area, check_csrf
+from voicebot.web.auth import Forbidden, LoginRequired, WebUser, area, check_csrf, current_user, require
 from voicebot.web.errors import UiRoute
 from voicebot.web.labels import OUTCOMES, label
 from voicebot.web.templating import local_time, render
@@ -251,11 +251,30 @@ async def call_page(
     )
 
 
-@router.get("/calls/{call_id}/audio", name="ui_call_audio", include_in_schema=False)
-async def call_audio(
-    call_id: uuid.UUID, request: Request, user: WebUser = Depends(area("listen"))
-) -> Response:
-    """The recording with Range streaming; a new listening is written to the audit log."""
+async def listener(request: Request) -> WebUser:
+    """A user allowed to listen; refusals (no session, wrong role) are audited like the listens."""
+    try:
+        return require(await current_user(request), "listen")
+    except (LoginRequired, Forbidden) as exc:
+        user = getattr(request.state, "web_user", None)
+        await audit_recording_request(
+            request.app.state.db,
+            request.path_params.get("call_id"),
+            403 if isinstance(exc, Forbidden) else 401,
+            actor=user.principal.actor if user else "unauthenticated",
+            remote_addr=remote_address(request),
+            method=request.method,
+            range_header=request.headers.get("range"),
+            via=request.url.path,
+        )
+        raise
+
+
+@router.api_route(
+    "/calls/{call_id}/audio", methods=["GET", "HEAD"], name="ui_call_audio", include_in_schema=False
+)
+async def call_audio(call_id: uuid.UUID, request: Request, user: WebUser = Depends(listener)) -> Response:
+    """The recording with Range streaming; every request (and every refusal) is in the audit log."""
     audio = await open_recording(
         request.app.state.db,
         request.app.state.settings.recordings_path,
@@ -263,7 +282,11 @@ async def call_audio(
         request.headers.get("range"),
         actor=user.principal.actor,
         remote_addr=remote_address(request),
+        method=request.method,
+        via=request.url.path,
     )
+    if request.method == "HEAD":
+        return Response(status_code=audio.status, headers=audio.headers, media_type=audio.media_type)
     return StreamingResponse(
         audio.chunks(), status_code=audio.status, headers=audio.headers, media_type=audio.media_type
     )

@@ -46,9 +46,9 @@ async def login(
     limiter = request.app.state.auth_limiter
     address = remote_address(request)
     wait = limiter.retry_after(address)
-    if wait:
-        return error_page(request, 429, f"Слишком много неудачных попыток входа. Подождите {wait} с.")
     principal = await verify_key(request.app.state.db, key) if key.strip() else None
+    if principal is None and wait:  # a valid key still signs in: guessers cannot lock its owner out
+        return error_page(request, 429, f"Слишком много неудачных попыток входа. Подождите {wait} с.")
     if principal is None:
         limiter.fail(address)
         log.info("web login failed", extra={"remote": address})

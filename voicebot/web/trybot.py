@@ -60,7 +60,7 @@ async def start_chat(request: Request, user: WebUser = Depends(area("try"))) -> 
         body.pop("phone", None)
     state = request.app.state
     started = await simulations.create_simulation(
-        state.simulations, state.db, state.settings, _parsed(SimulationIn, body)
+        state.simulations, state.db, state.settings, _parsed(SimulationIn, body), user.principal
     )
     return JSONResponse(started, status_code=201)
 
@@ -71,4 +71,7 @@ async def chat_turn(
 ) -> JSONResponse:
     await check_csrf(request, user)
     body = _parsed(TurnIn, await _json_body(request))
-    return JSONResponse(await simulations.simulation_turn(request.app.state.simulations, simulation_id, body))
+    turn = await simulations.simulation_turn(
+        request.app.state.simulations, simulation_id, body, user.principal
+    )
+    return JSONResponse(turn)

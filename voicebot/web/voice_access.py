@@ -1,10 +1,16 @@
 """Who may open the browser voice channel (/ws/voice/…): a signed-in UI user or a valid API key, any role.
 
 A WebSocket cannot send custom headers from a browser, so the UI's session cookie is the usual proof;
-programs present a key in `Authorization: Bearer` or `X-API-Key` like on the API.
+programs present a key in `Authorization: Bearer` or `X-API-Key` like on the API. Browsers attach cookies
+to WebSockets opened by any site, so a cookie counts only with an `Origin` of this very site (no
+cross-site WebSocket hijacking); a foreign `Origin` is refused whatever the credentials.
+
+The answer is the caller's role (the channel runs a sandbox fitted to it), or None for "refused".
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
 
@@ -13,19 +19,37 @@ from voicebot.services.keys import verify_key
 from voicebot.web.auth import LoginRequired, current_user
 
 
-async def voice_socket_allowed(connection: HTTPConnection) -> bool:
+def same_origin(connection: HTTPConnection) -> bool | None:
+    """True/False for an Origin that is/is not this site; None when the client sent none."""
+    origin = connection.headers.get("origin")
+    if origin is None:
+        return None
+    host = connection.headers.get("host", "").lower()
+    try:
+        netloc = urlsplit(origin).netloc.lower()
+    except ValueError:
+        return False
+    return bool(host) and netloc == host
+
+
+async def voice_socket_allowed(connection: HTTPConnection) -> str | None:
+    if same_origin(connection) is False:
+        return None
     limiter = connection.app.state.auth_limiter
     address = remote_address(connection)
-    if limiter.retry_after(address):
-        return False
+    blocked = limiter.retry_after(address)
     key = presented_key(connection)
     if key is not None:
-        if await verify_key(connection.app.state.db, key) is not None:
-            return True
-        limiter.fail(address)
-        return False
+        principal = await verify_key(connection.app.state.db, key)
+        if principal is not None:
+            return principal.role
+        if not blocked:
+            limiter.fail(address)
+        return None
+    if blocked or same_origin(connection) is not True:
+        return None
     try:
-        await current_user(connection)  # type: ignore[arg-type]
+        user = await current_user(connection)  # type: ignore[arg-type]
     except LoginRequired:
-        return False
-    return True
+        return None
+    return user.role
