@@ -103,3 +103,31 @@ async def test_new_campaign_form_follows_the_scenario(browser, base_url, db, key
     await shot(page, screenshots, "campaign-new-phone")
     await page.set_viewport_size(DESKTOP)
     await context.close()
+
+
+async def test_excel_cp1251_semicolon_file_uploads(browser, base_url, db, keys, tmp_path, screenshots):
+    """What Russian Excel saves as «CSV (разделители — точка с запятой)»: Windows-1251 and `;`."""
+    csv = tmp_path / "должники.csv"
+    csv.write_bytes(
+        (
+            "phone;full_name;amount;period\r\n"
+            "8 916 123-45-01;Орлова Наталья Петровна;1200,50;октябрь\r\n"
+            "+79161234502;Белов Андрей Викторович;300;октябрь\r\n"
+            "12;Петрова Галина Ивановна;870;октябрь\r\n"
+        ).encode("cp1251")
+    )
+    context, page = await signed_in(browser, base_url, keys["staff"], "/campaigns/new")
+    await page.fill("input[name=name]", "Долги из Excel")
+    await page.select_option("#scenario-select", "debt_reminder")
+    await page.set_input_files("input[name=file]", str(csv))
+    await page.click("#campaign-form button[type=submit]")
+    await page.wait_for_selector("#report")
+    assert await page.locator("#accepted").inner_text() == "2"
+    assert await page.locator("#rejected").inner_text() == "1"
+    reason = await page.locator("#rejected-rows tbody tr").first.inner_text()
+    assert reason.startswith("4") and "телефон" in reason.lower()
+    await shot(page, screenshots, "campaign-cp1251-report-1366")
+    await page.click("text=Открыть обзвон")
+    table = await page.locator("#contacts-table").inner_text()
+    assert "Орлова Наталья Петровна" in table and "+79161234501" in table
+    await context.close()

@@ -15,7 +15,7 @@ from voicebot import __version__
 from voicebot.api import admin, analytics, campaigns, company, outages, recordings, results, simulations
 from voicebot.api.access import FailureLimiter, KeyRateLimiter
 from voicebot.api.docs import install_docs
-from voicebot.api.errors import install_error_handlers
+from voicebot.api.errors import document_errors, install_error_handlers
 from voicebot.api.limits import BodyLimit
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
@@ -68,6 +68,7 @@ def _document_security(app: FastAPI) -> None:
                 "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer vb_…"},
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
             }
+            document_errors(schema, API_PREFIX)
             for path, operations in schema.get("paths", {}).items():
                 if path.startswith(API_PREFIX):
                     for operation in operations.values():

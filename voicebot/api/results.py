@@ -29,10 +29,29 @@ from voicebot.services import calls
 from voicebot.services.calls import TimeRange
 from voicebot.services.keys import Principal
 from voicebot.services.paging import Page, PageParams, to_dict
+from voicebot.values import parse_phone
 
 router = APIRouter(tags=["calls and results"], dependencies=[Depends(authorize)])
 
-PHONE_QUERY = Query(None, max_length=32, description="E.164 phone")
+PHONE_QUERY = Query(
+    None,
+    max_length=32,
+    description="Phone: +79161234567, 89161234567 or 8 916 123-45-67 (normalised to E.164)",
+)
+
+
+def phone_filter(phone: str | None) -> str | None:
+    """The one phone normaliser (voicebot.values.parse_phone) for API filters, as the web UI uses it."""
+    if phone is None or not phone.strip():
+        return None
+    try:
+        return parse_phone(phone)
+    except ValueError as exc:
+        raise ApiError(
+            422, str(exc), details=[{"loc": ["query", "phone"], "msg": str(exc), "type": "phone"}]
+        ) from None
+
+
 TicketNumber = Annotated[str, Path(min_length=1, max_length=32, description="Ticket number")]
 
 
@@ -64,7 +83,7 @@ async def list_calls(
     return await calls.list_calls(
         request.app.state.db,
         span,
-        calls.CallFilter(direction, scenario, outcome, phone, campaign_id),
+        calls.CallFilter(direction, scenario, outcome, phone_filter(phone), campaign_id),
         page,
     )
 

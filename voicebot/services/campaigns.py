@@ -188,6 +188,8 @@ async def iter_results(db: Database, campaign_id: int, batch: int = 5000) -> Asy
 def campaign_dict(campaign: Campaign) -> dict[str, Any]:
     data = to_dict(campaign)
     data.pop("idempotency_key", None)
+    # a number on creation and on an idempotent replay alike (the column is NUMERIC, read as Decimal)
+    data["calls_per_second"] = float(campaign.calls_per_second)
     return data
 
 
