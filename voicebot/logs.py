@@ -6,6 +6,8 @@ import contextvars
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from voicebot.security.masking import PhoneMaskFilter
@@ -73,3 +75,16 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level.upper())
     for noisy in ("pgserver", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@contextmanager
+def logged_failure(
+    logger: logging.Logger, what: str, *, level: int = logging.DEBUG, **extra: object
+) -> Iterator[None]:
+    """For a step whose failure must not stop what comes after it (closing a socket the peer already
+    dropped, a best-effort goodbye): the failure is logged with `what` was tried and why it failed,
+    never silently swallowed. Use WARNING where someone should look."""
+    try:
+        yield
+    except Exception as exc:
+        logger.log(level, "%s failed: %r", what, exc, extra=extra or None)

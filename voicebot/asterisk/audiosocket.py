@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Literal
 
+from voicebot.logs import logged_failure
 from voicebot.media.frames import AudioFrame, DtmfFrame, HangupFrame, InboundFrame
 from voicebot.security.networks import (
     LOOPBACK_ONLY,
@@ -326,7 +327,7 @@ class AudioSocketCall:
         self.hangup_reason = reason
         self._closed.set()
         self._put(HangupFrame(reason, asyncio.get_running_loop().time()))
-        with contextlib.suppress(Exception):
+        with logged_failure(log, "closing the AudioSocket stream", **self._log_extra):
             self._writer.close()
         log.info("AudioSocket call ended (%s)", reason, extra=self._log_extra)
 
@@ -417,7 +418,7 @@ class AudioSocketServer:
         except Exception:  # the server must outlive any single connection
             log.exception("AudioSocket connection from %s failed", peer[0])
         finally:
-            with contextlib.suppress(Exception):
+            with logged_failure(log, "closing a failed AudioSocket connection"):
                 writer.close()
 
     async def _admit(
@@ -498,7 +499,7 @@ class AudioSocketServer:
         finally:
             self.calls.pop(call.uuid, None)
             if not call.closed:
-                with contextlib.suppress(Exception):
+                with logged_failure(log, "hanging up the AudioSocket call"):
                     await call.hangup()
             reader_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

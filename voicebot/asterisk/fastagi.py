@@ -25,6 +25,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from voicebot.logs import logged_failure
 from voicebot.security.networks import (
     LOOPBACK_ONLY,
     Network,
@@ -273,7 +274,7 @@ class AGIChannel:
     async def close(self) -> None:
         self._closed = True
         self._writer.close()
-        with contextlib.suppress(Exception):
+        with logged_failure(logger, "waiting for the AGI channel to close"):
             await asyncio.wait_for(self._writer.wait_closed(), 1.0)
         self._reader_task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -444,7 +445,7 @@ class FastAGIServer:
             if task is not None:
                 self._sessions.discard(task)
             writer.close()
-            with contextlib.suppress(Exception):
+            with logged_failure(logger, "waiting for the AGI connection to close"):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> None:

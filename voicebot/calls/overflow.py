@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from voicebot.calls.callrow import insert_call_row
 from voicebot.db.callbacks import schedule_callback
+from voicebot.logs import logged_failure
 from voicebot.media.pipeline import MediaConfig, MediaSession
 from voicebot.security.masking import mask_phone
 
@@ -59,7 +60,7 @@ async def run_overflow(
     except Exception:
         log.exception("overflow call failed")
     finally:
-        with contextlib.suppress(Exception):
+        with logged_failure(log, "hanging up after the overflow message"):
             await media.hangup()
         await media.close()
     if notify is not None:

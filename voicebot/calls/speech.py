@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from collections.abc import Iterable
@@ -11,6 +10,7 @@ from datetime import UTC, datetime
 from voicebot.dialogue.context import Utterance
 from voicebot.dialogue.library import FlowLibrary
 from voicebot.dialogue.templates import render, template_variables
+from voicebot.logs import logged_failure
 from voicebot.settings import Settings
 from voicebot.tts import Audio, CachedTTS, RecordedPrompts
 
@@ -45,7 +45,9 @@ def fixed_prompts(library: FlowLibrary, settings: Settings) -> list[str]:
             if not _TEMPLATE.search(prompt.text):
                 texts.append(prompt.text)
                 continue
-            with contextlib.suppress(Exception):  # a template the checker accepted but we cannot pre-render
+            with logged_failure(
+                log, f"pre-rendering prompt {prompt.text[:40]!r}"
+            ):  # rendered on first use then
                 if template_variables(prompt.text) <= set(company):
                     texts.append(render(prompt.text, company, today=today)[0])
     return texts

@@ -12,7 +12,6 @@ again, from the start of the utterance it cut, instead of leaving them in silenc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,7 +28,7 @@ from voicebot.dialogue.context import CallerInput
 from voicebot.dialogue.runtime import BotTurn, Dialogue
 from voicebot.dialogue.sandbox import Sandbox
 from voicebot.dialogue.session import open_dialogue
-from voicebot.logs import call_id_var
+from voicebot.logs import call_id_var, logged_failure
 from voicebot.media.frames import BargeIn, Dtmf, Hangup, Silence, SpeechEnded
 from voicebot.media.pipeline import MediaSession
 from voicebot.media.player import Playout, PlayoutState
@@ -280,13 +279,15 @@ class VoiceCall:
     async def _close_dialogue(self) -> None:
         """After a failure: end the dialogue so the call row is closed, as if the caller hung up."""
         if self.dialogue is not None and not self.dialogue.finished:
-            with contextlib.suppress(Exception):
+            with logged_failure(
+                log, "closing the dialogue after a failure", level=logging.WARNING, **self.extra
+            ):
                 await self.dialogue.respond(CallerInput("hangup"))
 
     async def _shutdown(self) -> tuple[Path, float] | None:
         assert self.media is not None
         if not self.transport.closed:
-            with contextlib.suppress(Exception):
+            with logged_failure(log, "hanging up the media session", **self.extra):
                 await self.media.hangup()
         recording = None
         try:
@@ -295,6 +296,6 @@ class VoiceCall:
             log.exception("closing the media session failed", extra=self.extra)
         close = getattr(self.recognizer, "close", None)
         if close is not None:
-            with contextlib.suppress(Exception):
+            with logged_failure(log, "closing the recogniser", **self.extra):
                 await close()
         return recording

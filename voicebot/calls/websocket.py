@@ -24,6 +24,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from voicebot.calls.voice import CallSpec
 from voicebot.dialogue.sandbox import Sandbox
+from voicebot.logs import logged_failure
 from voicebot.media.frames import AudioFrame, DtmfFrame, HangupFrame, InboundFrame
 from voicebot.values import parse_phone
 
@@ -89,7 +90,7 @@ class WebSocketTransport:
 
     async def send_event(self, event: dict[str, Any]) -> None:
         """Transcripts and the end event; they still go out after the bot hung up the audio."""
-        with contextlib.suppress(Exception):
+        with logged_failure(log, "sending an event to the browser (it may have left)"):
             await self._send(text=json.dumps(event, ensure_ascii=False, default=str))
 
     async def hangup(self) -> None:
@@ -191,7 +192,7 @@ def _engine(websocket: WebSocket) -> Any:
 
 
 async def _refuse(websocket: WebSocket, code: int, message: str) -> None:
-    with contextlib.suppress(Exception):
+    with logged_failure(log, "telling the browser why it was refused"):
         await websocket.send_text(json.dumps({"type": "error", "message": message}, ensure_ascii=False))
         await websocket.close(code=code)
 
@@ -226,5 +227,5 @@ async def voice_socket(websocket: WebSocket, scenario: str) -> None:
         await engine.run(transport, spec, notify=transport.send_event)
     finally:
         await transport.stop()
-        with contextlib.suppress(Exception):
+        with logged_failure(log, "closing the browser WebSocket"):
             await websocket.close()

@@ -12,7 +12,6 @@ injected `place_call`, and maps the originate result to the contact's state and 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -38,6 +37,7 @@ from voicebot.campaigns.claims import (
 from voicebot.clock import Clock, utc_now
 from voicebot.db.models import Call, CampaignContact
 from voicebot.db.session import Database
+from voicebot.logs import logged_failure
 from voicebot.settings import INBOUND_SCENARIO
 from voicebot.sla.callbacks import CallbackQueue, ClaimedCallback
 
@@ -148,7 +148,8 @@ class Dialer:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        with contextlib.suppress(Exception):  # results not written are redone after the leases expire
+        # results not written are redone after the leases expire; someone should still know
+        with logged_failure(log, "writing the last call results at stop", level=logging.WARNING):
             await self.flush_results()
 
     @property

@@ -17,13 +17,13 @@ Two things Asterisk does not guarantee, so the session does not rely on them (PR
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from voicebot.logs import logged_failure
 from voicebot.media.bargein import Action, BargeInConfig, BargeInController, default_is_backchannel
 from voicebot.media.endpoint import Endpoint, EndpointDetector
 from voicebot.media.frames import (
@@ -435,5 +435,5 @@ class MediaSession:
             raise
         except Exception:
             log.exception("media task %s failed", name, extra=self._extra)
-            with contextlib.suppress(Exception):
+            with logged_failure(log, "hanging up after a failed media task", **self._extra):
                 await self.call.hangup()

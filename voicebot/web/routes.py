@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from voicebot.logs import logged_failure
 from voicebot.web import (
     admin,
     callcards,
@@ -76,7 +76,9 @@ def _html_errors(app: FastAPI) -> None:
             405: "Этот адрес не принимает такой запрос.",
         }
         message = messages.get(exc.status_code) or TITLES.get(exc.status_code, "Ошибка")
-        with contextlib.suppress(Exception):  # show the menu to a signed-in user; nobody else needs it
+        with logged_failure(
+            log, "reading the session for the error page's menu"
+        ):  # signed-in users get the menu
             await current_user(request)
         return error_page(request, exc.status_code, message, getattr(exc, "headers", None))
 
