@@ -7,14 +7,14 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from voicebot.api.access import authorize
 from voicebot.api.errors import ApiError
 from voicebot.services.calls import call_turns, load_call
 from voicebot.services.clients import remote_address
 from voicebot.services.keys import Principal
-from voicebot.services.recordings import audit_recording_request, open_recording
+from voicebot.services.recordings import audit_recording_request, recording_response
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["recordings"])
@@ -49,21 +49,7 @@ async def audited_principal(request: Request) -> Principal:
 async def get_recording(
     call_id: uuid.UUID, request: Request, principal: Principal = Depends(audited_principal)
 ) -> Response:
-    audio = await open_recording(
-        request.app.state.db,
-        request.app.state.settings.recordings_path,
-        call_id,
-        request.headers.get("range"),
-        actor=principal.actor,
-        remote_addr=remote_address(request),
-        method=request.method,
-        via=request.url.path,
-    )
-    if request.method == "HEAD":
-        return Response(status_code=audio.status, headers=audio.headers, media_type=audio.media_type)
-    return StreamingResponse(
-        audio.chunks(), status_code=audio.status, headers=audio.headers, media_type=audio.media_type
-    )
+    return await recording_response(request, call_id, principal.actor)
 
 
 @router.get(

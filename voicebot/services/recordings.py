@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
 
 from voicebot.db.models import AuditEntry
 from voicebot.db.session import Database
 from voicebot.services.calls import load_call
+from voicebot.services.clients import remote_address
 from voicebot.services.errors import ServiceError
 
 CHUNK = 64 * 1024
@@ -156,3 +159,22 @@ async def open_recording(
         or "application/octet-stream"
     )
     return RecordingSlice(path, start, end - start + 1, status, headers, media)
+
+
+async def recording_response(request: Request, call_id: uuid.UUID, actor: str) -> Response:
+    """The API's and the web UI's answer to a listener: audited, Range-aware, nothing sent for HEAD."""
+    audio = await open_recording(
+        request.app.state.db,
+        request.app.state.settings.recordings_path,
+        call_id,
+        request.headers.get("range"),
+        actor=actor,
+        remote_addr=remote_address(request),
+        method=request.method,
+        via=request.url.path,
+    )
+    if request.method == "HEAD":
+        return Response(status_code=audio.status, headers=audio.headers, media_type=audio.media_type)
+    return StreamingResponse(
+        audio.chunks(), status_code=audio.status, headers=audio.headers, media_type=audio.media_type
+    )

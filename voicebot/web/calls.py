@@ -16,7 +16,7 @@ from voicebot.services.calls import CallFilter, TimeRange
 from voicebot.services.clients import remote_address
 from voicebot.services.errors import ServiceError
 from voicebot.services.paging import PageParams
-from voicebot.services.recordings import audit_recording_request, open_recording
+from voicebot.services.recordings import audit_recording_request, recording_response
 from voicebot.values import parse_phone
 from voicebot.web import periods
 from voicebot.web.auth import Forbidden, LoginRequired, WebUser, area, check_csrf, current_user, require
@@ -275,18 +275,4 @@ async def listener(request: Request) -> WebUser:
 )
 async def call_audio(call_id: uuid.UUID, request: Request, user: WebUser = Depends(listener)) -> Response:
     """The recording with Range streaming; every request (and every refusal) is in the audit log."""
-    audio = await open_recording(
-        request.app.state.db,
-        request.app.state.settings.recordings_path,
-        call_id,
-        request.headers.get("range"),
-        actor=user.principal.actor,
-        remote_addr=remote_address(request),
-        method=request.method,
-        via=request.url.path,
-    )
-    if request.method == "HEAD":
-        return Response(status_code=audio.status, headers=audio.headers, media_type=audio.media_type)
-    return StreamingResponse(
-        audio.chunks(), status_code=audio.status, headers=audio.headers, media_type=audio.media_type
-    )
+    return await recording_response(request, call_id, user.principal.actor)
