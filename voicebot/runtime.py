@@ -20,7 +20,7 @@ import signal
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import uvicorn
 
@@ -39,6 +39,7 @@ from voicebot.dialogue.library import cached_library
 from voicebot.max.service import MaxService
 from voicebot.retry import Backoff
 from voicebot.security.networks import telephony_networks
+from voicebot.services.appointments import Schedule
 from voicebot.services.callcard import CardHub
 from voicebot.services.doctor import TelephonyHealth
 from voicebot.services.outbox import OutboxWorkers
@@ -51,6 +52,8 @@ from voicebot.sla.missed import MissedCallWatcher
 log = logging.getLogger(__name__)
 
 MAX_CONNECT_DELAY = 60.0
+REMINDER_SECONDS = 600.0
+REMINDER_HOURS = (10, 20)  # company time: reminders go out in the day, never at night
 
 
 @dataclass
@@ -308,6 +311,25 @@ async def running_max(rt: Runtime) -> AsyncIterator[None]:
         await rt.max.stop()
 
 
+async def remind_appointments(rt: Runtime, every: float = REMINDER_SECONDS) -> None:
+    """Remind tomorrow's office appointments, in MAX when the resident is there, otherwise by SMS."""
+    schedule = Schedule(rt.db, rt.settings.default_timezone)
+    while True:
+        try:
+            now = datetime.now(UTC)
+            if REMINDER_HOURS[0] <= now.astimezone(schedule.zone).hour < REMINDER_HOURS[1]:
+                await schedule.send_reminders(now, rt.max.channel if rt.max is not None else None)
+        except Exception:  # a bad round must not stop the reminders of the next one
+            log.exception("appointment reminders failed")
+        await asyncio.sleep(every)
+
+
+@asynccontextmanager
+async def running_reminders(rt: Runtime) -> AsyncIterator[None]:
+    async with background(lambda: remind_appointments(rt), "appointment-reminders"):
+        yield
+
+
 @asynccontextmanager
 async def running_outbox(rt: Runtime) -> AsyncIterator[None]:
     async with OutboxWorkers(rt.db, rt.settings):
@@ -323,6 +345,7 @@ async def started(
     parts = [("voice engine", running_voice)] if voice else []
     parts.append(("outbox workers", running_outbox))
     parts.append(("MAX bot", running_max))
+    parts.append(("appointment reminders", running_reminders))
     if telephony:
         parts += [("AudioSocket", running_audiosocket), ("call control", running_call_control)]
     async with AsyncExitStack() as stack:

@@ -16,7 +16,7 @@ DOMAIN_INTENTS = {
     "affirm", "deny", "repeat", "operator", "goodbye", "dont_know", "wait", "are_you_robot", "callback_later",
     "wrong_number", "already_paid", "owner_changed", "promise_to_pay", "refuse", "submit_readings",
     "report_problem", "ask_status", "leave_message", "reschedule", "someone_else_home", "inform", "greet", "thanks",
-    "ask_office_hours", "ask_contacts", "ask_emergency_phone",
+    "ask_office_hours", "ask_contacts", "ask_emergency_phone", "book_appointment", "cancel_appointment",
 }  # fmt: skip
 ENTITY_TYPES = {"number", "digits", "money", "date", "time", "score", "school_grade", "resource", "location",
                 "address", "person", "problem"}  # fmt: skip

@@ -70,6 +70,14 @@ ACCESS: dict[str, frozenset[str]] = {
     "add_house_chat": ADMIN_ONLY,
     "delete_house_chat": ADMIN_ONLY,
     "get_company_card": EVERYONE,
+    "start_max_conversation": STAFF,
+    # the service centre's schedule and appointments: front-office staff
+    "office_day": DISPATCH,
+    "add_office_slots": DISPATCH,
+    "import_office_slots": DISPATCH,
+    "close_office_slot": DISPATCH,
+    "book_office_appointment": DISPATCH,
+    "change_office_appointment": DISPATCH,
     "put_company_card": ADMIN_ONLY,
     # integration plumbing
     "list_webhook_events": ADMIN_ONLY,

@@ -12,7 +12,18 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from voicebot import __version__
-from voicebot.api import admin, analytics, campaigns, company, outages, recordings, results, simulations
+from voicebot.api import (
+    admin,
+    analytics,
+    campaigns,
+    company,
+    messenger,
+    office,
+    outages,
+    recordings,
+    results,
+    simulations,
+)
 from voicebot.api.access import FailureLimiter, KeyRateLimiter
 from voicebot.api.docs import install_docs
 from voicebot.api.errors import document_errors, install_error_handlers
@@ -36,6 +47,8 @@ ROUTERS = (
     simulations.router,
     outages.router,
     company.router,
+    office.router,
+    messenger.router,
 )
 
 

@@ -220,6 +220,54 @@ class CompanyCard(Base):
     updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), onupdate=func.now())
 
 
+APPOINTMENT_STATUSES = ("booked", "cancelled", "done", "missed")
+
+
+class OfficeSlot(Base):
+    """One reception window of the service centre's schedule (one visitor per slot and window)."""
+
+    __tablename__ = "office_slots"
+    __table_args__ = (
+        UniqueConstraint("starts_at", "window"),
+        CheckConstraint("ends_at > starts_at", name="period"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(TZ, index=True)
+    ends_at: Mapped[datetime] = mapped_column(TZ)
+    window: Mapped[str] = mapped_column(String(32), default="1")
+    closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_text("false"))
+    created_at: Mapped[datetime] = created_at()
+
+
+class OfficeAppointment(Base):
+    """A resident's visit booked into a slot, from any channel. A slot holds at most one live booking:
+    the partial unique index is what makes concurrent bookings of one slot fail for all but one."""
+
+    __tablename__ = "office_appointments"
+    __table_args__ = (
+        CheckConstraint(_in("status", APPOINTMENT_STATUSES), name="status"),
+        Index("uq_office_appointments_slot_booked", "slot_id", unique=True,
+              postgresql_where=sql_text("status = 'booked'")),
+        Index("ix_office_appointments_phone", "phone"),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("office_slots.id", ondelete="RESTRICT"))
+    phone: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(Text, default="")
+    topic: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="booked")
+    channel: Mapped[str] = mapped_column(String(16), default="staff")
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(TZ)
+    reminded_at: Mapped[datetime | None] = mapped_column(TZ)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), onupdate=func.now())
+
+    slot: Mapped[OfficeSlot] = relationship(lazy="joined", innerjoin=True)
+
+
 class MaxUser(Base):
     """A resident who wrote to the company's MAX bot; `phone` only once they shared it with consent."""
 

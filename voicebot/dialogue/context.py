@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from voicebot.nlu import NLU, ParseResult
     from voicebot.settings import Settings
 
-RECORD_KINDS = ("readings", "promises", "tickets", "nps", "visits", "callbacks", "tasks", "voice_messages")
+RECORD_KINDS = (
+    "readings", "promises", "tickets", "nps", "visits", "callbacks", "tasks", "voice_messages", "appointments",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from voicebot.db import appointments
 from voicebot.db.callbacks import schedule_callback
 from voicebot.db.company import load_card
 from voicebot.db.models import (
@@ -27,6 +28,8 @@ from voicebot.db.models import (
     HumanTask,
     Meter,
     NpsAnswer,
+    OfficeAppointment,
+    OfficeSlot,
     Promise,
     Reading,
     Ticket,
@@ -223,6 +226,36 @@ class DialogueStore:
     async def active_outage(self, street: str | None, house: str | None, at: datetime) -> str | None:
         async with self.db.session() as s:
             return await active_outage_message(s, [(street, house)], at)
+
+    # --- office appointments (one schedule for every channel; voicebot/db/appointments.py) ------------
+
+    async def upcoming_appointment(self, phone: str | None, now: datetime) -> OfficeAppointment | None:
+        return await appointments.upcoming_for_phone(self.db, phone, now)
+
+    async def free_office_slots(self, after: datetime, until: datetime) -> list[OfficeSlot]:
+        return await appointments.free_slots(self.db, after=after, until=until)
+
+    async def book_appointment(self, ctx: DialogueContext, slot_id: int, topic: str) -> OfficeAppointment:
+        return await appointments.book(
+            self.db, slot_id, phone=ctx.call.phone or "", channel=ctx.call.channel, now=ctx.now, topic=topic,
+            call_id=ctx.call.call_id,
+        )  # fmt: skip
+
+    async def reschedule_appointment(
+        self, ctx: DialogueContext, appointment_id: int, slot_id: int
+    ) -> OfficeAppointment:
+        return await appointments.reschedule(self.db, appointment_id, slot_id, now=ctx.now)
+
+    async def appointment_status(
+        self, appointment_id: int, status: str, *, confirmed_at: datetime | None = None
+    ) -> None:
+        await appointments.set_status(self.db, appointment_id, status, confirmed_at=confirmed_at)
+
+    async def appointment(self, appointment_id: int) -> OfficeAppointment | None:
+        try:
+            return await appointments.get(self.db, appointment_id)
+        except LookupError:
+            return None
 
     async def company_card(self) -> dict[str, str]:
         return (await load_card(self.db)).as_dict()

@@ -14,13 +14,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from voicebot.db.session import Database
+from voicebot.dialogue.actions.common import debt_contact_allowed
 from voicebot.dialogue.actions.company import topic_of
 from voicebot.dialogue.context import CallerInput
 from voicebot.dialogue.library import FlowLibrary
 from voicebot.dialogue.runtime import BotTurn, Dialogue
 from voicebot.dialogue.session import open_dialogue
+from voicebot.dialogue.store import DialogueStore
 from voicebot.logs import call_id_var
 from voicebot.max.choices import keyboard_for
 from voicebot.max.client import Button, Keyboard, MaxClient
@@ -130,6 +133,10 @@ class MaxChannel:
         session.phone = event.phone
         log.info("max phone shared", extra={"phone": masked(event.phone)})
         await self._send(session, TEXTS["phone_saved"].format(phone=masked(event.phone)))
+        dialogue = session.dialogue
+        if dialogue is not None and dialogue.ctx.call.phone is None:  # a card question asked before identity
+            await dialogue.respond(CallerInput("hangup"))
+            session.dialogue = None
         if session.dialogue is None:
             await self._open(session, ENTRY_SCENARIO, "inbound")
 
@@ -225,12 +232,44 @@ class MaxChannel:
         users = await self.users.users_with_phone(phone)
         if not users:
             raise MaxUnavailable("no MAX user shared this phone")
+        if scenario == "debt_reminder":
+            await self._check_debt_limits(phone, variables)
         session = await self._session(users[0], "")
         async with self._locks.setdefault(session.user_id, asyncio.Lock()):
+            idle_menu = session.dialogue is not None and session.dialogue.flow.name == ENTRY_SCENARIO
+            if (
+                idle_menu
+                and session.dialogue.awaiting is not None
+                and session.dialogue.awaiting.name == "menu"
+            ):
+                await session.dialogue.respond(CallerInput("hangup"))  # only the menu was open: nothing lost
+                session.dialogue = None
             if session.dialogue is not None:
                 raise MaxUnavailable("the resident is in another conversation with the bot")
             dialogue = await self._open(session, scenario, "outbound", variables)
             return str(dialogue.ctx.call.call_id)
+
+    async def remind(self, appointment: Any) -> bool:
+        """The day-before reminder of an office appointment as a conversation; False: not a MAX user."""
+        try:
+            await self.start_outbound(
+                appointment.phone, "office_appointment", {"appointment_id": str(appointment.id)}
+            )
+        except MaxUnavailable:
+            return False
+        return True
+
+    async def _check_debt_limits(self, phone: str, variables: dict[str, Any]) -> None:
+        """230-ФЗ: debt messages are limited per debtor (2 a day, 4 a week, 16 a month), apart from calls."""
+        store = DialogueStore(self.db)
+        account = str(variables.get("account") or "") or None
+        accounts = await store.accounts_by_phone(phone)
+        zone = next((a.timezone for a in accounts if a.number == account), self.settings.default_timezone)
+        now = datetime.now(UTC).astimezone(ZoneInfo(zone))
+        if not await debt_contact_allowed(store, account, phone, now, channel=CHANNEL):
+            raise MaxUnavailable(
+                "230-ФЗ message limit for this debtor is reached (2 a day, 4 a week, 16 a month)"
+            )
 
     # --- plumbing -----------------------------------------------------------------------------------------
 

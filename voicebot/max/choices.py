@@ -20,8 +20,19 @@ MENUS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
         ("Передать показания", "передать показания"),
         ("Оставить заявку", "оставить заявку"),
         ("Статус заявки", "статус заявки"),
+        ("Записаться в офис", "хочу записаться на приём"),
         ("Часы работы и адрес", "часы работы офиса"),
         ("Телефон аварийной службы", "телефон аварийной службы"),
+    ),
+    ("office_appointment", "ask_existing"): (
+        ("Перенести", "перенести запись"),
+        ("Отменить запись", "отменить запись"),
+        ("Оставить как есть", "оставить как есть"),
+    ),
+    ("office_appointment", "ask_remind"): (
+        ("Да, приду", "да, приду"),
+        ("Перенести", "перенести запись"),
+        ("Отменить запись", "отменить запись"),
     ),
 }
 
@@ -31,6 +42,7 @@ EXTRA_ANSWERS: dict[str, tuple[str, str]] = {
     "someone_else_home": ("Откроет другой человек", "откроет другой человек"),
     "already_paid": ("Уже оплатил(а)", "я уже оплатил"),
     "callback_later": ("Напишите позже", "позже"),
+    "cancel_appointment": ("Отменить запись", "отменить запись"),
 }
 
 
@@ -43,7 +55,7 @@ def keyboard_for(dialogue: Dialogue, turn: BotTurn) -> Keyboard:
     slots = dialogue.ctx.slots
     if turn.step == "choose_account" and slots.get("candidates"):
         return [[Button(a.address, a.number)] for a in slots["candidates"]]
-    if turn.step == "ask_slot" and slots.get("offer"):
+    if turn.step in ("ask_slot", "day_full") and slots.get("offer"):
         return [[Button(_slot_label(o["day"], o["start"], o["end"]), _slot_words(o["day"], o["start"]))]
                 for o in slots["offer"]]  # fmt: skip
     intents = set(turn.expect_intents)

@@ -23,6 +23,7 @@ AREAS: dict[str, frozenset[str]] = {
     "operator": frozenset({"ops", "supervisor", "staff"}),  # call cards of callers handed over by the bot
     "outages": frozenset({"ops", "staff"}),
     "company": frozenset(),  # admins only
+    "office": frozenset({"ops", "staff"}),
 }
 # where "/" leads each role, in order of preference
 HOME_ORDER = ("dashboard", "calls", "campaigns", "queues", "try")

@@ -20,6 +20,7 @@ from voicebot.web import (
     dashboard,
     live,
     login,
+    office,
     outages,
     queues,
     trybot,
@@ -32,7 +33,20 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 router = APIRouter()
-for _module in (login, dashboard, live, calls, campaigns, queues, outages, company, trybot, callcards, admin):
+for _module in (
+    login,
+    dashboard,
+    live,
+    calls,
+    campaigns,
+    queues,
+    outages,
+    office,
+    company,
+    trybot,
+    callcards,
+    admin,
+):
     router.include_router(_module.router)
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from voicebot import rules
 from voicebot.dialogue.actions.registry import action
 from voicebot.dialogue.context import DialogueContext
+from voicebot.dialogue.store import DialogueStore
 
 PART_OF_DAY = {"утр": time(10, 0), "обед": time(14, 0), "вечер": time(19, 0), "днем": time(13, 0)}
 
@@ -42,19 +43,24 @@ def _requested_time(ctx: DialogueContext) -> datetime | None:
 
 
 async def debt_limits_allow(ctx: DialogueContext, moment: datetime) -> bool:
-    """230-ФЗ: at most 1 call a day, 2 a week, 8 a month per debtor, counted before `moment`; messenger
-    conversations have their own limits (2 a day, 4 a week, 16 a month)."""
+    """230-ФЗ limits for one more debt contact at `moment` (calls, or messenger conversations in MAX)."""
     if ctx.flow.name != "debt_reminder":
         return True
-    limits = rules.DEBT_MESSAGE_LIMITS if ctx.call.channel == "max" else rules.DEBT_LIMITS
     account = ctx.call.variables.get("account")
+    return await debt_contact_allowed(ctx.store, account, ctx.call.phone, moment, channel=ctx.call.channel)
+
+
+async def debt_contact_allowed(
+    store: DialogueStore, account: str | None, phone: str | None, moment: datetime, *, channel: str
+) -> bool:
+    """At most 1 call a day, 2 a week, 8 a month per debtor; messages (channel `max`) 2, 4 and 16, counted
+    apart from calls. Contacts already made inside the day, week and month of `moment` count."""
+    limits = rules.DEBT_MESSAGE_LIMITS if channel == "max" else rules.DEBT_LIMITS
     day_start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
     week_start = day_start - timedelta(days=day_start.weekday())
     month_start = day_start.replace(day=1)
-    # Calls already made (this one included) inside the day, week and month of `moment`.
     for since, period in ((day_start, "day"), (week_start, "week"), (month_start, "month")):
-        used = await ctx.store.debt_calls_since(account, ctx.call.phone, since, channel=ctx.call.channel)
-        if used >= limits[period]:
+        if await store.debt_calls_since(account, phone, since, channel=channel) >= limits[period]:
             return False
     return True
 

@@ -6,16 +6,20 @@ given for accounts of that phone, so readings are offered only when the phone ha
 
 from __future__ import annotations
 
+from voicebot.dialogue.actions.appointments import wants_appointment
 from voicebot.dialogue.actions.company import card_topic
 from voicebot.dialogue.actions.registry import action
 from voicebot.dialogue.context import DialogueContext
 
 
-@action("messenger_route", results=("switched", "no_account"))
+@action("messenger_route", results=("switched", "no_account", "bye"))
 async def messenger_route(ctx: DialogueContext) -> str | None:
     intent = ctx.intent
     if card_topic(ctx):
         ctx.switch("company_card", "answer", replay=False)
+        return "switched"
+    if wants_appointment(ctx):  # «хочу записаться на приём»: the office schedule
+        ctx.switch("office_appointment", None, replay=False)
         return "switched"
     if intent == "submit_readings" or ctx.said("показан", "счетчик", "счётчик"):
         if not await ctx.store.accounts_by_phone(ctx.call.phone):
@@ -31,4 +35,6 @@ async def messenger_route(ctx: DialogueContext) -> str | None:
     if intent == "report_problem":
         ctx.switch("request_intake", "describe", replay=False)
         return "switched"
+    if intent in ("deny", "thanks"):
+        return "bye"
     return None

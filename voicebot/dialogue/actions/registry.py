@@ -49,6 +49,7 @@ def load_all() -> dict[str, Action]:
     # Importing the modules registers their actions.
     from voicebot.dialogue.actions import (  # noqa: F401
         announce,
+        appointments,
         common,
         company,
         debt,

@@ -3,6 +3,7 @@ find out what the caller wants and hand over to the scenario that does it."""
 
 from __future__ import annotations
 
+from voicebot.dialogue.actions.appointments import wants_appointment
 from voicebot.dialogue.actions.company import card_topic
 from voicebot.dialogue.actions.registry import action
 from voicebot.dialogue.context import DialogueContext
@@ -24,6 +25,9 @@ async def route(ctx: DialogueContext) -> str | None:
     intent = ctx.intent
     if card_topic(ctx):  # «какие у вас часы работы?», «телефон аварийки?»: the company card answers
         ctx.switch("company_card", "answer", replay=False)
+        return "switched"
+    if wants_appointment(ctx):  # «хочу записаться на приём»: the office schedule
+        ctx.switch("office_appointment", None, replay=False)
         return "switched"
     if intent == "submit_readings" or ctx.said("показан", "счетчик", "счётчик"):
         ctx.switch("meter_readings", "identify", replay=False)
