@@ -212,7 +212,8 @@ async def test_silent_call_is_kept_alive_and_reports_silence_and_dtmf():
     assert frames[0].t < 0.2 and all(r.payload == bytes(FRAME) for r in frames)
     assert len(frames) >= (frames[-1].t - frames[0].t) / 0.02 - 2
     gaps = np.diff([r.t for r in frames[3:]])
-    assert gaps.max() < 0.06
+    # Paced, not bursty; a busy shared machine may delay the odd frame, never the stream.
+    assert np.percentile(gaps, 90) < 0.03 and gaps.max() < 0.25
     silences = [e for e in result["events"] if isinstance(e, Silence)]
     assert 2 <= len(silences) <= 3 and silences[0].timeout == 1.0
     assert [e.digit for e in result["events"] if isinstance(e, Dtmf)] == ["4", "#"]
