@@ -267,6 +267,13 @@ class Settings(BaseSettings):
         description="Hand a finished call's Vosk recogniser (reset; only its speaker/channel adaptation "
         "statistics carry over) to the next call: a fresh one costs ~10x the CPU on its first utterance.",
     )
+    asr_warm_recognizers: int = Field(
+        default=20,
+        ge=0,
+        description="Vosk recognisers kept warm (decoded speech once) for free speech, a quarter of that per "
+        "closed-question grammar; made at start-up off callers' time, ~25 MB each. Calls beyond it get a "
+        "fresh one (~8x the CPU on its first utterance), freed when the call ends. Match VOICEBOT_MAX_DIALOGUES.",
+    )
     voice_enabled: bool = Field(
         default=True, description="Run the voice channel (AudioSocket server, voice dialogues) in `serve`."
     )

@@ -56,3 +56,18 @@ def test_threads_run_in_parallel():
     futures = [executor.submit(barrier.wait) for _ in range(2)]  # deadlocks unless both run at once
     assert sorted(f.result(timeout=5) for f in futures) == [0, 1]
     executor.shutdown()
+
+
+def test_background_work_waits_until_no_call_has_work_queued():
+    executor = PriorityExecutor(1)
+    gate = threading.Event()
+    order: list[str] = []
+    blocker = executor.submit(gate.wait)
+    futures = [executor.submit(order.append, "warm", background=True)]
+    futures += [executor.submit(order.append, f"audio{i}") for i in range(2)]
+    futures.append(executor.submit(order.append, "final", urgent=True))
+    gate.set()
+    for future in [blocker, *futures]:
+        future.result(timeout=5)
+    assert order == ["final", "audio0", "audio1", "warm"]
+    executor.shutdown()

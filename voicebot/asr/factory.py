@@ -41,7 +41,8 @@ def create_recognizer_factory(settings: Settings, sample_rate: int = 16000) -> R
             settings.asr_threads,
             decoder_tuning(settings),
             settings.cache_dir,
-            reuse_recognizers=settings.asr_reuse_recognizers,
+            reuse_recognizers=settings.asr_reuse_recognizers and settings.asr_warm_recognizers > 0,
+            max_idle=settings.asr_warm_recognizers,
         )
         return VoskFactory(pool, sample_rate)
     raise ASRUnavailableError(f"unknown ASR engine {settings.asr!r}; expected 'vosk' or 'vosk-server'")

@@ -4,7 +4,8 @@ Every call's recogniser decodes on the same few threads. With a plain FIFO execu
 just stopped speaking waits for its final result behind every other call's queued audio; under load that
 wait *is* the response latency. Here each job names an owner whose `urgent` flag is read when a thread
 picks its next job, so a job queued as ordinary audio is promoted the moment its call reaches the end of an
-utterance. Within a class, jobs run in arrival order.
+utterance. Within a class, jobs run in arrival order. Background jobs (warming spare recognisers) run
+only when no call has anything queued, so they never delay a caller.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class _Job:
     args: tuple[Any, ...]
     owner: Owner | None
     urgent: bool
+    background: bool = False
 
     def is_urgent(self) -> bool:
         return self.urgent or (self.owner is not None and self.owner.urgent)
@@ -47,13 +49,18 @@ class PriorityExecutor:
             thread.start()
 
     def submit(
-        self, fn: Callable[..., Any], *args: Any, owner: Owner | None = None, urgent: bool = False
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        owner: Owner | None = None,
+        urgent: bool = False,
+        background: bool = False,
     ) -> Future[Any]:
         future: Future[Any] = Future()
         with self._cond:
             if self._closed:
                 raise RuntimeError("executor is shut down")
-            self._jobs.append(_Job(future, fn, args, owner, urgent))
+            self._jobs.append(_Job(future, fn, args, owner, urgent, background))
             self._cond.notify()
         return future
 
@@ -79,6 +86,10 @@ class PriorityExecutor:
             # The queue is at most a few jobs per call, so a linear scan costs nothing next to a decode.
             for job in self._jobs:
                 if job.is_urgent():
+                    self._jobs.remove(job)
+                    return job
+            for job in self._jobs:
+                if not job.background:
                     self._jobs.remove(job)
                     return job
             return self._jobs.popleft()

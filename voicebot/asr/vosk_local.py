@@ -44,6 +44,7 @@ class VoskRecognizer:
         self.call_id = call_id
         self.max_alternatives = max_alternatives
         self._rec: vosk.KaldiRecognizer | None = None
+        self._rec_key: tuple[int, str | None, int] | None = None  # the key `_rec` was made (or taken) for
         self._grammar: list[str] | None = None
         self._rebuild = True  # (re)create the KaldiRecognizer before the next chunk
         self._offset = 0.0  # seconds fed to earlier KaldiRecognizer instances, to keep word times absolute
@@ -135,11 +136,11 @@ class VoskRecognizer:
     async def close(self) -> None:
         async with self._lock:
             self._closed = True
-            if self._rec is not None and self._decoding.acquire(blocking=False):
-                try:
-                    self.pool.give_back(self._reuse_key(), self._rec)  # Reset() when taken, off the loop
-                finally:
-                    self._decoding.release()
+            if self._rec is not None and self._rec_key is not None and self._decoding.acquire(blocking=False):
+                rec, key = self._rec, self._rec_key
+                self._decoding.release()
+                # Reset() when taken; a full pool frees it (and trims the heap): both off the event loop.
+                await self.pool.run(self.pool.give_back, key, rec)
             self._rec = None
 
     # --- worker-thread side -------------------------------------------------------------------------
@@ -155,6 +156,8 @@ class VoskRecognizer:
             if self._closed:
                 return
             rec = self._recognizer()
+            if self._adapted:
+                return  # it came from the pool, already warmed on speech
             self._fed += len(pcm) / 2 / self.sample_rate
             rec.AcceptWaveform(pcm)
             rec.FinalResult()
@@ -196,25 +199,21 @@ class VoskRecognizer:
         return self._rec
 
     def _create(self) -> vosk.KaldiRecognizer:
-        import vosk
-
-        model = self.pool.model()
         self._offset += self._fed
         self._fed = 0.0
-        reused = self.pool.take_idle(self._reuse_key())
+        if self._rec is not None and self._rec_key is not None:
+            # The grammar changed: the old recogniser serves the next call that needs its grammar.
+            self._rec.Reset()
+            self.pool.give_back(self._rec_key, self._rec)
+            self._rec = None
+        key = self._reuse_key()
+        self._rec_key = key
+        reused = self.pool.take_idle(key)
         if reused is not None:
             reused.Reset()
             self._adapted = True
             return reused
-        if self.grammar_active:
-            assert self._grammar is not None
-            rec = vosk.KaldiRecognizer(model, self.sample_rate, grammar_json(self._grammar))
-        else:
-            rec = vosk.KaldiRecognizer(model, self.sample_rate)
-        rec.SetWords(True)
-        if self.max_alternatives:
-            rec.SetMaxAlternatives(self.max_alternatives)
-        return rec
+        return self.pool.create(key)
 
     def _reuse_key(self) -> tuple[int, str | None, int]:
         grammar = grammar_json(self._grammar) if self.grammar_active and self._grammar is not None else None

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import ctypes.util
 import logging
 import threading
+import time
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -58,7 +62,7 @@ class VoskModelPool:
         decoder: DecoderTuning | None = None,
         cache_dir: Path | None = None,
         reuse_recognizers: bool = True,
-        max_idle: int = 64,
+        max_idle: int = 20,
     ) -> None:
         self.model_path = Path(model_path)
         self.threads = max(1, threads)
@@ -73,6 +77,7 @@ class VoskModelPool:
         self._max_idle = max_idle
         self._idle: dict[Hashable, list[vosk.KaldiRecognizer]] = {}
         self._idle_lock = threading.Lock()
+        self._trimmed_at = 0.0
 
     def model(self) -> vosk.Model:
         """Blocking; call from a worker thread (or via `load()`)."""
@@ -87,10 +92,17 @@ class VoskModelPool:
         await self.run(self.model)
 
     async def run(
-        self, fn: Callable[..., T], *args: Any, owner: Owner | None = None, urgent: bool = False
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        owner: Owner | None = None,
+        urgent: bool = False,
+        background: bool = False,
     ) -> T:
-        """Run `fn(*args)` on a decoding thread; urgent work (or work whose owner turned urgent) first."""
-        return await asyncio.wrap_future(self._executor.submit(fn, *args, owner=owner, urgent=urgent))
+        """Run `fn(*args)` on a decoding thread; urgent work (or work whose owner turned urgent) first,
+        background work only when nothing else waits."""
+        future = self._executor.submit(fn, *args, owner=owner, urgent=urgent, background=background)
+        return await asyncio.wrap_future(future)
 
     # A fresh KaldiRecognizer starts its online i-vector (speaker/channel adaptation) from zero, and until it
     # has a few seconds of audio the acoustic scores are so flat that the search fills max-active: measured,
@@ -98,18 +110,82 @@ class VoskModelPool:
     # call's recogniser to the next call carries only those adaptation statistics over (Reset() clears the
     # decoder: no audio or words), and Kaldi lets the new caller's own audio outweigh them within seconds.
 
+    #
+    # Measured with the small models (2.2 s utterance, --max-active=1000): a fresh recogniser's first
+    # utterance costs ~1.3 CPU-s, the next ones ~0.16; decoding 1 s of line silence first costs ~0.75 CPU-s
+    # and still leaves the next utterance at ~0.65, so only speech warms a recogniser. Each one holds
+    # ~25 MB once it has decoded. Hence a pool of `max_idle` recognisers warmed on speech at start-up, off
+    # any caller's time (`prewarm`), reused call after call; one handed back to a full pool is freed and its
+    # memory returned to the system, so memory after the calls end is what it was before they started.
+
     def take_idle(self, key: Hashable) -> vosk.KaldiRecognizer | None:
         with self._idle_lock:
             idle = self._idle.get(key)
             return idle.pop() if idle else None
 
     def give_back(self, key: Hashable, rec: vosk.KaldiRecognizer) -> None:
-        if not self.reuse_recognizers:
-            return
+        """Keep `rec` for the next call (call off the event loop: a full pool frees it)."""
+        if self.reuse_recognizers:
+            with self._idle_lock:
+                idle = self._idle.setdefault(key, [])
+                if len(idle) < self._limit(key):
+                    idle.append(rec)
+                    return
+        del rec
+        self._return_memory()
+
+    def idle_count(self, key: Hashable | None = None) -> int:
         with self._idle_lock:
-            idle = self._idle.setdefault(key, [])
-            if sum(map(len, self._idle.values())) < self._max_idle:
-                idle.append(rec)
+            if key is None:
+                return sum(map(len, self._idle.values()))
+            return len(self._idle.get(key, ()))
+
+    def create(self, key: tuple[int, str | None, int]) -> vosk.KaldiRecognizer:
+        """A new recogniser for (sample rate, grammar JSON or None, max alternatives); blocking."""
+        import vosk
+
+        sample_rate, grammar, alternatives = key
+        model = self.model()
+        if grammar is not None and self.grammar_supported:
+            rec = vosk.KaldiRecognizer(model, sample_rate, grammar)
+        else:
+            rec = vosk.KaldiRecognizer(model, sample_rate)
+        rec.SetWords(True)
+        if alternatives:
+            rec.SetMaxAlternatives(alternatives)
+        return rec
+
+    async def prewarm(self, keys: list[tuple[int, str | None, int]], speech16k: bytes) -> int:
+        """Fill the idle pool for each key with recognisers that have decoded `speech16k` once, as
+        background work; returns how many were made."""
+        made = 0
+        for key in keys:
+            while self.reuse_recognizers and self.idle_count(key) < self._limit(key):
+                await self.run(self._warm_one, key, speech16k, background=True)
+                made += 1
+        if made:
+            logger.info("speech recognisers warmed", extra={"count": made})
+        return made
+
+    def _warm_one(self, key: tuple[int, str | None, int], speech16k: bytes) -> None:
+        rec = self.create(key)
+        rec.AcceptWaveform(speech16k)
+        rec.FinalResult()
+        rec.Reset()
+        self.give_back(key, rec)
+
+    def _limit(self, key: Hashable) -> int:
+        # Grammar recognisers are one per closed question kind; a quarter of the pool each is plenty.
+        grammar = key[1] if isinstance(key, tuple) and len(key) > 1 else None
+        return self._max_idle if grammar is None else max(1, self._max_idle // 4)
+
+    def _return_memory(self) -> None:
+        """glibc keeps freed heap pages; a freed recogniser's ~25 MB only goes back with malloc_trim."""
+        now = time.monotonic()
+        if now - self._trimmed_at < 5.0:
+            return
+        self._trimmed_at = now
+        _malloc_trim()
 
     @property
     def queued(self) -> int:
@@ -135,6 +211,20 @@ class VoskModelPool:
             raise ASRUnavailableError(f"Vosk could not load {path}: {exc}") from exc
 
 
+def _malloc_trim() -> None:
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL(name).malloc_trim(0)
+
+
+def recognizer_key(sample_rate: int, grammar: list[str] | None, max_alternatives: int = 0) -> tuple:
+    from voicebot.asr.vosk_local import grammar_json
+
+    return (sample_rate, grammar_json(grammar) if grammar is not None else None, max_alternatives)
+
+
 _pools: dict[tuple[Path, int, DecoderTuning, bool], VoskModelPool] = {}
 _pools_lock = threading.Lock()
 
@@ -145,6 +235,7 @@ def shared_pool(
     decoder: DecoderTuning | None = None,
     cache_dir: Path | None = None,
     reuse_recognizers: bool = True,
+    max_idle: int = 20,
 ) -> VoskModelPool:
     """The process-wide pool for this model, so every call shares one loaded model."""
     decoder = decoder or DecoderTuning()
@@ -153,6 +244,11 @@ def shared_pool(
         pool = _pools.get(key)
         if pool is None:
             pool = _pools[key] = VoskModelPool(
-                key[0], threads, decoder=decoder, cache_dir=cache_dir, reuse_recognizers=reuse_recognizers
+                key[0],
+                threads,
+                decoder=decoder,
+                cache_dir=cache_dir,
+                reuse_recognizers=reuse_recognizers,
+                max_idle=max_idle,
             )
         return pool

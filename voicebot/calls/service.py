@@ -96,6 +96,41 @@ async def warm_nlu(nlu: object) -> None:
         log.exception("NLU warm-up failed; it will be retried on the first call")
 
 
+WARM_PHRASE = "Здравствуйте, я хочу передать показания счётчика, номер счёта ноль семь два три"
+
+
+def grammar_keys(engine: VoiceEngine, sample_rate: int = 16000) -> list[tuple]:
+    """Recogniser keys the calls will ask for: free speech, and each closed-question grammar of the flows."""
+    from voicebot.asr.vosk_model import recognizer_key
+    from voicebot.calls.grammar import grammar_for
+
+    keys = [recognizer_key(sample_rate, None)]
+    if engine.use_grammar:
+        for name in engine.library.names():
+            for prompt in engine.library.get(name).prompts():
+                phrases = grammar_for(prompt.asr_hints)
+                if phrases is not None and recognizer_key(sample_rate, phrases) not in keys:
+                    keys.append(recognizer_key(sample_rate, phrases))
+    return keys
+
+
+async def warm_recognizers(engine: VoiceEngine) -> None:
+    """Fill the model pool with recognisers that have decoded speech once, as background work: a fresh
+    recogniser's first utterance costs several times the CPU, which would otherwise fall on callers."""
+    pool = getattr(engine.recognizers, "pool", None)
+    if pool is None or not hasattr(pool, "prewarm"):
+        return
+    from voicebot.media.resample import resample
+
+    try:
+        audio = await engine.voice.tts.synthesize(WARM_PHRASE)
+        speech = resample(audio.pcm, audio.sample_rate, 16000)
+        await pool.prewarm(grammar_keys(engine), speech)
+    except Exception:
+        log.exception("warming speech recognisers failed; calls will start with fresh ones")
+
+
 async def warm_up(engine: VoiceEngine) -> None:
-    """Synthesise the fixed prompts and train the NLU before the first caller needs them."""
+    """Synthesise the fixed prompts, train the NLU and warm recognisers before the first caller needs them."""
     await asyncio.gather(prewarm_prompts(engine), warm_nlu(engine.nlu))
+    await warm_recognizers(engine)

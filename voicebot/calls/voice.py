@@ -92,6 +92,8 @@ class VoiceCall:
         self.playouts: list[Playout] = []
         self._turn_audio: list[tuple[Any, bool]] = []  # (audio, interruptible) per playout of the turn
         self._barged_in = False  # caller speech cut a prompt; its words are still to come
+        self._speech_span: tuple[float, float] | None = None  # the caller speech the next turn answers
+        self._observed: set[asyncio.Task[None]] = set()
         self.dtmf = DtmfCollector(engine.dtmf_timeout)
 
     async def run(self) -> CallResult:
@@ -153,9 +155,11 @@ class VoiceCall:
         turn = await self.dialogue.start()
         while True:
             await self._speak(turn)
+            self._observe_reply()
             if turn.end:
                 await self._end(turn)
                 return turn
+            self._speech_span = None
             caller = await self._listen()
             turn = await self.dialogue.respond(caller)
             log.debug(
@@ -236,6 +240,7 @@ class VoiceCall:
             log.debug("speech did not interrupt the prompt; ignored", extra={**self.extra, "text": text})
             return None
         end_ms = None if event.offset_ms is None else event.offset_ms + round(event.duration * 1000)
+        self._speech_span = (event.timestamp - event.duration, event.timestamp)
         return CallerInput("text", text, start_ms=event.offset_ms, end_ms=end_ms)
 
     async def _answer(self, caller: CallerInput) -> CallerInput:
@@ -250,6 +255,23 @@ class VoiceCall:
         player = self.media.player if self.media else None
         current = player.current if player else None
         return current is not None and current.interruptible and player.busy
+
+    def _observe_reply(self) -> None:
+        """Tell the engine's observer when the reply to the caller's last utterance started playing."""
+        observer, span = self.engine.reply_observer, self._speech_span
+        if observer is None or span is None:
+            return
+        first = self.playouts[0] if self.playouts else None
+
+        async def report() -> None:
+            if first is not None:
+                with contextlib.suppress(Exception):
+                    await first
+            observer(self.spec.call_id, span[0], span[1], first.started_at if first else None)
+
+        task = asyncio.ensure_future(report())
+        self._observed.add(task)
+        task.add_done_callback(self._observed.discard)
 
     def _replay_cut_prompt(self) -> None:
         """Queue again the turn's utterances that a wordless barge-in cut, the first one from its start."""

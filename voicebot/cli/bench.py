@@ -14,8 +14,8 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command("calls")
 def calls(
-    concurrency: int = typer.Option(20, "--concurrency", "-n", min=1, help="Simultaneous emulated calls"),
-    duration: float = typer.Option(60.0, "--duration", "-d", min=5.0, help="Seconds to keep calling"),
+    concurrency: int = typer.Option(30, "--concurrency", "-n", min=1, help="Simultaneous emulated calls"),
+    duration: float = typer.Option(60.0, "--duration", "-d", min=10.0, help="Seconds to keep calling"),
     as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object with the results"),
     no_vad: bool = typer.Option(False, "--no-vad", help="Feed the recogniser all audio (no VAD gating)"),
     host: str = typer.Option(
@@ -26,28 +26,70 @@ def calls(
         None, "--trailing-silence-ms", help="End-of-turn silence (default VOICEBOT_VOICE_TRAILING_SILENCE_MS)"
     ),
     ramp: float = typer.Option(10.0, "--ramp", min=0.0, help="Seconds over which the calls start"),
+    speech_share: float = typer.Option(
+        0.3, "--speech-share", min=0.05, max=1.0, help="Largest share of a call the caller talks"
+    ),
+    find_max: bool = typer.Option(
+        False, "--find-max", help="Sweep: the largest concurrency meeting the target (starts at -n 10)"
+    ),
+    p95: float = typer.Option(900.0, "--p95", min=1.0, help="Target p95 latency in ms for --find-max"),
 ) -> None:
-    """Run N emulated Asterisk calls (espeak-ng caller speech in real time) against the voice channel and
-    print completed/failed calls, response latency, ASR real-time factor, CPU and memory per call."""
+    """Run N emulated Asterisk calls (espeak-ng caller speech in real time) against the voice channel.
+
+    Each caller utterance is matched to the reply made of it; one without a reply within 3 s is unanswered.
+    Prints utterances/unanswered, latency of answered ones, CPU (children included), event-loop lag,
+    memory, ASR real-time factor and the machine's load. Works in a scratch database it creates and drops.
+    """
     from voicebot.bench.calls import BenchOptions, bench_calls
+    from voicebot.bench.calls import find_max as sweep
 
     settings = setup(log_format="text")
     options = BenchOptions(
-        concurrency, duration, not no_vad, host, port if host else None, trailing_silence_ms, ramp
+        concurrency,
+        duration,
+        not no_vad,
+        host,
+        port if host else None,
+        trailing_silence_ms,
+        ramp,
+        speech_share,
     )
     say = (lambda m: typer.echo(m, err=True)) if as_json else typer.echo
+    if find_max:
+        if host:
+            raise typer.BadParameter("--find-max runs its own server; drop --host")
+        start = concurrency if concurrency != 30 else 10
+        say(f"sweep from {start} calls, {duration:.0f} s each, target p95 {p95:.0f} ms…")
+        result = asyncio.run(sweep(settings, options, p95, say, start=start))
+        if as_json:
+            typer.echo(json.dumps(result, ensure_ascii=False))
+        else:
+            typer.echo(f"max concurrency meeting the target: {result['max_concurrency']}")
+        return
     say(f"{concurrency} calls for {duration:.0f} s, VAD gating {'off' if no_vad else 'on'}…")
     result = asyncio.run(bench_calls(settings, options, say))
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))
         return
+    _print_calls(result)
+
+
+def _print_calls(result: dict) -> None:
     lat = result["latency_ms"]
     typer.echo(f"calls completed {result['calls_completed']}, failed {result['calls_failed']}")
-    typer.echo(f"caller utterances {result['utterances']}, unanswered {result['unanswered']}")
-    typer.echo(f"response latency ms: p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}")
+    typer.echo(
+        f"caller utterances {result['utterances']}, unanswered {result['unanswered']} ({result['matching']})"
+    )
+    typer.echo(f"answer latency ms: p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}  max {lat['max']}")
     typer.echo(f"ASR real-time factor {result['asr_rtf']}")
     typer.echo(f"CPU per call {result['cpu_per_call']} cores (total {result['cpu_cores_total']})")
-    typer.echo(f"RSS per call {result['rss_mb_per_call']} MB")
+    if "event_loop_lag_ms" in result:
+        lag, rss = result["event_loop_lag_ms"], result["rss_mb"]
+        typer.echo(f"event-loop lag ms: p99 {lag['p99']}  max {lag['max']}")
+        typer.echo(f"RSS MB: base {rss['base']}  peak {rss['peak']}  after calls {rss['after_calls']}")
+        typer.echo(
+            f"load average before {result['load_average_before']} after {result['load_average_after']}"
+        )
     for failure in result["failures"]:
         typer.echo(f"failure: {failure}")
 

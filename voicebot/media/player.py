@@ -48,6 +48,7 @@ class Playout:
         self._write_rate = sample_rate
         self.interruptible = interruptible
         self.state = PlayoutState.QUEUED
+        self.started_at: float | None = None  # loop time its first frame was sent
         self.position = 0  # bytes already sent
         self._pcm = bytearray(pcm)
         self._complete = not streaming  # no more audio will be appended
@@ -243,6 +244,7 @@ class Player:
                     return None
                 self._current = self._queue.popleft()
                 self._current.state = PlayoutState.PLAYING
+                self._current.started_at = asyncio.get_running_loop().time()
             playout = self._current
             if playout.state is PlayoutState.PAUSED:
                 return None
