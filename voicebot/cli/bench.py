@@ -135,8 +135,10 @@ def dialer(
 
 def _mount_benchmarks() -> None:
     from voicebot.bench.api import api_command
+    from voicebot.bench.vosk import vosk_command
 
     app.command("api")(api_command)
+    app.command("vosk")(vosk_command)
 
 
 _mount_benchmarks()
