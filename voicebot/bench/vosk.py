@@ -10,14 +10,12 @@ decoded if nothing else ran. `bench calls` results are meant to be read next to 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import threading
 import time
 from typing import Any
 
 import psutil
-import typer
 
 from voicebot.settings import Settings
 
@@ -94,28 +92,3 @@ async def bench_vosk(
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "machine_cores": psutil.cpu_count(),
     }
-
-
-def vosk_command(
-    seconds: float = typer.Option(30.0, "--duration", "-d", min=5.0, help="Seconds to decode"),
-    threads: int = typer.Option(None, "--threads", help="Decoding threads (default VOICEBOT_ASR_THREADS)"),
-    share: float = typer.Option(
-        0.3, "--speech-share", min=0.05, max=1.0, help="Share of a call callers talk"
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object with the results"),
-) -> None:
-    """Raw Vosk throughput (warm recognisers, the bench caller phrase): the limit `bench calls` is judged by."""
-    from voicebot.cli.common import setup
-
-    settings = setup(log_format="text")
-    say = (lambda m: typer.echo(m, err=True)) if as_json else typer.echo
-    result = asyncio.run(bench_vosk(settings, seconds, threads or settings.asr_threads, share, say))
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    typer.echo(
-        f"{result['audio_seconds_per_second']} s of audio per s on {result['threads']} threads "
-        f"({result['cpu_cores']} cores busy, RTF per core {result['rtf_per_core']}); "
-        f"at speech share {share}: at most {result['calls_limit_at_share']} calls"
-    )
-    typer.echo(f"load average before {result['load_average_before']} after {result['load_average_after']}")

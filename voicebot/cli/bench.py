@@ -94,6 +94,32 @@ def _print_calls(result: dict) -> None:
         typer.echo(f"failure: {failure}")
 
 
+@app.command("vosk")
+def vosk(
+    seconds: float = typer.Option(30.0, "--duration", "-d", min=5.0, help="Seconds to decode"),
+    threads: int = typer.Option(None, "--threads", help="Decoding threads (default VOICEBOT_ASR_THREADS)"),
+    share: float = typer.Option(
+        0.3, "--speech-share", min=0.05, max=1.0, help="Share of a call callers talk"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object with the results"),
+) -> None:
+    """Raw Vosk throughput (warm recognisers, the bench caller phrase): the limit `bench calls` is judged by."""
+    from voicebot.bench.vosk import bench_vosk
+
+    settings = setup(log_format="text")
+    say = (lambda m: typer.echo(m, err=True)) if as_json else typer.echo
+    result = asyncio.run(bench_vosk(settings, seconds, threads or settings.asr_threads, share, say))
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    typer.echo(
+        f"{result['audio_seconds_per_second']} s of audio per s on {result['threads']} threads "
+        f"({result['cpu_cores']} cores busy, RTF per core {result['rtf_per_core']}); "
+        f"at speech share {share}: at most {result['calls_limit_at_share']} calls"
+    )
+    typer.echo(f"load average before {result['load_average_before']} after {result['load_average_after']}")
+
+
 @app.command("dialogue")
 def dialogue(
     rounds: int = typer.Option(5, help="How many times to replay every conversation test"),
@@ -135,10 +161,8 @@ def dialer(
 
 def _mount_benchmarks() -> None:
     from voicebot.bench.api import api_command
-    from voicebot.bench.vosk import vosk_command
 
     app.command("api")(api_command)
-    app.command("vosk")(vosk_command)
 
 
 _mount_benchmarks()
