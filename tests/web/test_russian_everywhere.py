@@ -132,7 +132,7 @@ async def test_every_template_speaks_russian(client, db, web_settings, rendered)
         "/campaigns", "/campaigns/new", f"/campaigns/{ids['campaign']}", f"/campaigns/{ids['campaign']}?state=failed",
         "/queues", "/queues?tab=voice_messages", "/queues?tab=callbacks", "/queues?tab=tickets&state=closed",
         "/try", "/operator", "/admin/keys", "/admin/audit", "/admin/webhooks", "/admin/sms", "/no/such/page",
-        "/calls?phone=abc", "/outages", "/house-chats", "/company", f"/outages/{ids['outage']}",
+        "/calls?phone=abc", "/outages", "/house-chats", "/company", f"/outages/{ids['outage']}", "/office",
     ):  # fmt: skip
         pages[path] = await client.get(path)
     csrf = csrf_of(pages["/calls"].text)

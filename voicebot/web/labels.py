@@ -12,6 +12,7 @@ SCENARIOS = {
     "announcement": "Оповещение",
     "company_card": "Справка о компании",
     "messenger": "Мессенджер MAX",
+    "office_appointment": "Запись на приём в офис",
 }
 
 OUTCOMES = {
@@ -40,6 +41,12 @@ OUTCOMES = {
     "missed": "Пропущен",
     "unfinished": "Не завершён",
     "info_given": "Справка дана",
+    "appointment_booked": "Записан на приём",
+    "appointment_rescheduled": "Запись перенесена",
+    "appointment_cancelled": "Запись отменена",
+    "appointment_confirmed": "Запись подтверждена",
+    "appointment_kept": "Запись оставлена",
+    "no_slots": "Нет свободного времени",
 }
 
 DIRECTIONS = {"inbound": "Входящие", "outbound": "Исходящие"}
@@ -174,6 +181,7 @@ VARIABLES = {
     "ticket_number": "Номер заявки", "visit_date": "Дата визита", "visit_id": "Номер визита",
     "window_from": "Визит с", "window_to": "Визит до", "specialist": "Специалист", "purpose": "Цель визита",
     "slots": "Другие слоты", "access_note": "Примечание о доступе",
+    "appointment_id": "Номер записи на приём", "topic": "Вопрос посетителя", "question": "Вопрос жителя",
 }  # fmt: skip
 # An example value per variable for the downloadable CSV template.
 EXAMPLES = {
@@ -182,6 +190,7 @@ EXAMPLES = {
     "message": "Завтра с 10 до 14 часов не будет горячей воды.", "ticket_number": "Т-0001",
     "visit_date": "2026-12-15", "visit_id": "V-100", "window_from": "10:00", "window_to": "14:00",
     "specialist": "сантехник", "purpose": "поверка счётчиков", "slots": "", "access_note": "",
+    "appointment_id": "12", "topic": "перерасчёт за отопление",
 }  # fmt: skip
 
 # Column names of the records a call wrote, as a supervisor reads them.
