@@ -265,7 +265,7 @@ class VoiceCall:
 
         async def report() -> None:
             if first is not None:
-                with contextlib.suppress(Exception):
+                with logged_failure(log, "waiting for the reply's playout"):
                     await first
             observer(self.spec.call_id, span[0], span[1], first.started_at if first else None)
 
