@@ -19,6 +19,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from voicebot.db.appointments import SlotTaken
+from voicebot.db.models import OfficeAppointment, OfficeSlot
 from voicebot.dialogue.store import (
     AccountInfo,
     DialogueStore,
@@ -106,7 +108,9 @@ class SandboxStore(DialogueStore):
             return self._tickets[number]
         return await super().ticket_by_number(number) if self.sandbox.real_residents else None
 
-    async def debt_calls_since(self, account_number: str | None, phone: str | None, since: datetime) -> int:
+    async def debt_calls_since(
+        self, account_number: str | None, phone: str | None, since: datetime, *, channel: str = "voice"
+    ) -> int:
         return 0
 
     # --- writes: only what the dialogue shows ---------------------------------------------------------
@@ -189,6 +193,29 @@ class SandboxStore(DialogueStore):
 
     async def add_do_not_call(self, ctx: DialogueContext, reason: str) -> None:
         return None
+
+    # Office appointments: the real schedule is read, a booking is only shown (the slot stays free).
+    async def book_appointment(self, ctx: DialogueContext, slot_id: int, topic: str) -> OfficeAppointment:
+        return await self._pretend_booking(ctx, slot_id)
+
+    async def reschedule_appointment(
+        self, ctx: DialogueContext, appointment_id: int, slot_id: int
+    ) -> OfficeAppointment:
+        return await self._pretend_booking(ctx, slot_id)
+
+    async def appointment_status(
+        self, appointment_id: int, status: str, *, confirmed_at: datetime | None = None
+    ) -> None:
+        return None
+
+    async def _pretend_booking(self, ctx: DialogueContext, slot_id: int) -> OfficeAppointment:
+        async with self.db.session() as s:
+            slot = await s.get(OfficeSlot, slot_id)
+        if slot is None:
+            raise SlotTaken(f"slot {slot_id} is not open for booking")
+        return OfficeAppointment(
+            id=-slot_id, slot_id=slot_id, slot=slot, phone=ctx.call.phone or "", status="booked"
+        )
 
     async def create_voice_message(
         self, ctx: DialogueContext, transcript: str, review_within: timedelta
