@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 MAX_TRANSITIONS = 64
 
 COMMON_TEXTS = {
-    "robot": "Да, я виртуальный помощник — робот. Разговор записывается.",
+    "robot": "Это виртуальный помощник управляющей компании «{{ company }}», я робот. Разговор записывается.",
     "wait": "Хорошо, я подожду.",
     "silence_again": "Вас не слышно.",
     "not_understood": "Извините, не поняла.",
@@ -219,8 +219,13 @@ class Dialogue:
             self._listen_again(step, say_prompt=not self.last_turn)
             return True
         if intent == "are_you_robot":
+            # «А кто это?»: who is calling, then the question again in its short form — not the greeting
             self._say_common("robot")
-            self._listen_again(step)
+            if step.no_match is not None:
+                self.ctx.say_prompt(step.no_match)
+                self._listen_again(step, say_prompt=False)
+            else:
+                self._listen_again(step)
             return True
         if intent == "wait":
             self._say_common("wait")

@@ -15,7 +15,18 @@ from typing import Any
 import jinja2
 from jinja2 import meta
 
-from voicebot.tts.verbalize import say_date, say_digits, say_money, say_number, say_ordinal, say_time
+from voicebot.tts.verbalize import (
+    capitalize_sentences,
+    noun_gender,
+    plural,
+    say_date,
+    say_digits,
+    say_money,
+    say_number,
+    say_ordinal,
+    say_time,
+    verbalize,
+)
 
 
 def _as_date(value: Any) -> date:
@@ -156,6 +167,19 @@ def _money_display(value: Any) -> str:
     return f"{whole},{kop} ₽"
 
 
+def _count_speech(n: Any, one: str, few: str, many: str) -> str:
+    """«2 лицевых счёта» in words, the number agreeing with the noun: «два лицевых счёта», «одна заявка»."""
+    number = int(n)
+    return f"{say_number(number, noun_gender(one.split()[-1]))} {plural(number, one, few, many)}"
+
+
+def _clock_speech(value: Any, style: str = "clock") -> str:
+    # Clock times stay digits here: the normaliser reads them in the case of the word before them
+    # («до 13:30» → «до тринадцати тридцати», «в 9:00» → «в девять ноль-ноль»).
+    moment = _as_time(value)
+    return moment.strftime("%H:%M") if style == "clock" else say_time(moment, style=style)  # type: ignore[arg-type]
+
+
 def _first_upper(text: Any) -> str:
     text = str(text)
     return text[:1].upper() + text[1:]
@@ -168,7 +192,9 @@ SPEECH_FILTERS = {
     "digits": say_digits,
     "code": say_code,
     "date": lambda x, case="nom", weekday=False: say_date(_as_date(x), with_weekday=weekday, case=case),
-    "time": lambda x, style="clock": say_time(_as_time(x), style=style),
+    "time": _clock_speech,
+    "count": _count_speech,
+    "plural": lambda n, one, few, many: plural(int(n), one, few, many),
     "hour_gen": lambda x: (
         say_number(_as_time(x).hour, "m", "gen")
         + (f" {say_number(_as_time(x).minute, 'f', 'gen')}" if _as_time(x).minute else "")
@@ -185,6 +211,8 @@ DISPLAY_FILTERS = {
     "code": str,
     "date": lambda x, case="nom", weekday=False: _as_date(x).strftime("%d.%m.%Y"),
     "time": lambda x, style="clock": _as_time(x).strftime("%H:%M"),
+    "count": lambda n, one, few, many: f"{int(n)} {plural(int(n), one, few, many)}",
+    "plural": lambda n, one, few, many: plural(int(n), one, few, many),
     "hour_gen": lambda x: str(_as_time(x).hour) if not _as_time(x).minute else _as_time(x).strftime("%H:%M"),
     "address": address_display,
     "ordinal": lambda x, gender="n", case="nom": f"{int(x)}-го" if case == "gen" else f"{int(x)}-е",
@@ -217,10 +245,11 @@ def render(source: str, variables: dict[str, Any], *, today: date) -> tuple[str,
         "in_month": lambda x: f"в {_as_date(x):%m.%Y}",
         "ago": lambda x: _as_date(x).strftime("%d.%m.%Y"),
     }
-    return (
-        " ".join(_compiled("speech", source).render(speech_vars).split()),
-        " ".join(_compiled("display", source).render(display_vars).split()),
-    )
+    speech = " ".join(_compiled("speech", source).render(speech_vars).split())
+    display = " ".join(_compiled("display", source).render(display_vars).split())
+    # Every prompt goes through the normaliser: digits, abbreviations and times left in variables
+    # («ул. Гагарина, д. 10», «до 18:00») are read as words in the right case.
+    return verbalize(speech), capitalize_sentences(display)
 
 
 def template_variables(source: str) -> set[str]:

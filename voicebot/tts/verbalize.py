@@ -214,6 +214,7 @@ _PREPOSITION_CASE: dict[str, Case] = {
     "после": "gen",
     "около": "gen",
     "из": "gen",
+    "у": "gen",
     "к": "dat",
     "ко": "dat",
     "на": "acc",
@@ -241,6 +242,38 @@ _INTEGER = re.compile(rf"(?<![\w.,])({_NUM})\b(?:\s+(?P<word>[а-яё]+))?", re.
 _PREVIOUS_WORD = re.compile(r"([а-яё]+)\s*$", re.I)
 
 
+# Abbreviations read as words; the noun then takes the case its preposition asks for («на ул.» → «на улице»).
+_ABBREVIATIONS = {
+    "ул": "улица", "пр": "проспект", "просп": "проспект", "пер": "переулок", "д": "дом", "корп": "корпус",
+    "кв": "квартира", "стр": "строение", "эт": "этаж", "под": "подъезд", "мкр": "микрорайон",
+    "пл": "площадь", "наб": "набережная", "б-р": "бульвар", "тел": "телефон", "отд": "отделение",
+    "им": "имени",
+}  # fmt: skip
+_ABBREVIATION = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, _ABBREVIATIONS)) + r")\.(?=\s*[\w«\"(])")
+_PHRASES = {
+    "т.е.": "то есть",
+    "т.д.": "так далее",
+    "т.п.": "тому подобное",
+    "т. е.": "то есть",
+    "т. д.": "так далее",
+}
+_YEAR_ABBR = re.compile(r"(\d{4})\s*г\.(?=\s|$|[,;:)])")
+_CITY_ABBR = re.compile(r"(?<![\w.])г\.\s*(?=[А-ЯЁ])")
+# Case a preposition gives a place noun («в квартире», «у дома», «к дому»).
+_PLACE_CASE = {
+    "в": "loct", "во": "loct", "на": "loct", "о": "loct", "об": "loct", "при": "loct",
+    "до": "gent", "у": "gent", "от": "gent", "из": "gent", "около": "gent", "возле": "gent", "для": "gent",
+    "без": "gent", "с": "gent", "к": "datv", "ко": "datv", "по": "datv", "за": "ablt", "под": "ablt",
+    "над": "ablt", "перед": "ablt", "между": "ablt",
+}  # fmt: skip
+# After these nouns a number is a label read as is («дом 1», «квартира 21», «заявка 15»), not a count.
+_LABEL_NOUNS = frozenset(
+    {"дом", "дома", "доме", "корпус", "квартира", "квартиры", "квартире", "строение", "подъезд", "этаж",
+     "номер", "заявка", "заявки", "счёт", "счет", "офис", "кабинет", "окно", "участок", "тариф", "линия"}
+)  # fmt: skip
+_SENTENCE_START = re.compile(r"(^|[.!?…]\s+)([«\"(]?)([а-яёa-z])")
+
+
 def verbalize(text: str) -> str:
     """Rewrite digits in `text` as Russian words, ready for a synthesiser.
 
@@ -251,15 +284,66 @@ def verbalize(text: str) -> str:
     by digit.
     """
     text = _DIGITS_MARKUP.sub(lambda m: say_digits(m.group(1)), text)
+    text = expand_abbreviations(text)
     text = _MONEY.sub(_money_words, text)
     text = _ISO_DATE.sub(lambda m: _date_words(m, int(m.group(1)), int(m.group(2)), int(m.group(3))), text)
     text = _RU_DATE.sub(_ru_date_words, text)
-    text = _TIME.sub(lambda m: say_time(time(int(m.group(1)), int(m.group(2)))), text)
+    text = _TIME.sub(_time_words, text)
     text = _PERCENT.sub(_percent_words, text)
     text = _DECIMAL.sub(lambda m: say_number(f"{m.group(1)}.{m.group(2)}"), text)
     text = _INTEGER.sub(_integer_words, text)
     text = text.replace("№", "номер")
-    return re.sub(r"[ \t]{2,}", " ", text).strip()
+    return capitalize_sentences(re.sub(r"[ \t]{2,}", " ", text).strip())
+
+
+def capitalize_sentences(text: str) -> str:
+    """A capital letter at the start and after each sentence end («… до свидания. спасибо» → «Спасибо»)."""
+    return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2) + m.group(3).upper(), text)
+
+
+def expand_abbreviations(text: str) -> str:
+    """«ул. Ленина, д. 5, кв. 7» → «улица Ленина, дом 5, квартира 7»; «на ул.» → «на улице»."""
+    for short, full in _PHRASES.items():
+        text = text.replace(short, full)
+    text = _YEAR_ABBR.sub(lambda m: f"{say_ordinal(int(m.group(1)), 'm', 'gen')} года", text)
+    text = _CITY_ABBR.sub("город ", text)
+    return _ABBREVIATION.sub(_abbreviation_words, text)
+
+
+def _abbreviation_words(match: re.Match[str]) -> str:
+    word = _ABBREVIATIONS[match.group(1)]
+    previous = _PREVIOUS_WORD.search(match.string[: match.start()])
+    case = _PLACE_CASE.get(previous.group(1).lower()) if previous else None
+    if case is None or word == "имени":
+        return word
+    return inflect_noun(word, case)
+
+
+@lru_cache(maxsize=1024)
+def inflect_noun(word: str, case: str) -> str:
+    """The singular of a noun in a pymorphy3 case ("gent", "datv", "loct", ...), or the word itself."""
+    for parse in _morph().parse(word):
+        if parse.tag.POS == "NOUN" and "nomn" in parse.tag:
+            form = parse.inflect({case, "sing"})
+            if form is not None:
+                return form.word
+    return word
+
+
+def _time_words(match: re.Match[str]) -> str:
+    """«15:00»; after «до»/«с»/«после» in the genitive («до тринадцати тридцати»), after «к» in the dative."""
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    case = _case_before(match)
+    if case not in ("gen", "dat"):
+        return say_time(time(hours, minutes))
+    words = say_number(hours, "m", case)
+    if minutes == 0:
+        last = hours % 10 == 1 and hours != 11
+        noun = ("часа" if last else "часов") if case == "gen" else ("часу" if last else "часам")
+        return f"{words} {noun}"
+    if minutes < 10:
+        return f"{words} ноль {say_number(minutes, 'f', case)}"
+    return f"{words} {say_number(minutes, 'f', case)}"
 
 
 def _money_words(match: re.Match[str]) -> str:
@@ -312,11 +396,41 @@ def _integer_words(match: re.Match[str]) -> str:
     tail = f" {word}" if word else ""
     if (len(digits) > 1 and digits.startswith("0")) or len(digits) > 9:
         return say_digits(digits) + tail
-    return say_number(int(digits), _noun_gender(word) if word else "m") + tail
+    previous = _PREVIOUS_WORD.search(match.string[: match.start()])
+    if previous is not None and previous.group(1).lower() in _LABEL_NOUNS:
+        return say_number(int(digits)) + tail  # «дом 1», «квартира 21»: a label, not a count
+    case = _noun_case(word) if word else None
+    if case is None:
+        case = _case_before(match)
+        case = case if case in ("gen", "dat", "prep") else "nom"
+    return say_number(int(digits), _counted_gender(word) if word else "m", case) + tail
+
+
+_OBLIQUE_PLURAL = {"ablt": "ins", "datv": "dat", "loct": "prep"}
 
 
 @lru_cache(maxsize=4096)
-def _noun_gender(word: str) -> Gender:
+def _noun_case(word: str) -> Case | None:
+    """«с 2 заявками» → instrumental: a plural noun in an oblique case decides the number's case."""
+    cases = {str(p.tag.case) for p in _morph().parse(word) if p.tag.POS in ("NOUN", "ADJF")}
+    plural = {
+        str(p.tag.case)
+        for p in _morph().parse(word)
+        if p.tag.POS in ("NOUN", "ADJF") and p.tag.number == "plur"
+    }
+    if len(plural) != 1 or cases - plural - {"loc2", "gen2"}:
+        return None  # «лицевых» (genitive too), «человек»: the number keeps the preposition's case
+    return _OBLIQUE_PLURAL.get(plural.pop())  # type: ignore[return-value]
+
+
+def _counted_gender(word: str) -> Gender:
+    """Gender of the counted noun (the word after the number; an adjective there gives the default)."""
+    return noun_gender(word)
+
+
+@lru_cache(maxsize=4096)
+def noun_gender(word: str) -> Gender:
+    """Grammatical gender of a Russian noun («заявка» → "f"); "m" when it is not a noun."""
     analyzer = _morph()
     for parse in analyzer.parse(word):
         if parse.tag.POS == "NOUN" and parse.tag.gender in ("femn", "neut", "masc"):

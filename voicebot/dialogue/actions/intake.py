@@ -246,10 +246,15 @@ async def transfer_operator(ctx: DialogueContext) -> str | None:
     return None
 
 
-@action("intake_anything_else", results=("done", "emergency", "routine", "quality", "status", "message"))
+@action(
+    "intake_anything_else", results=("done", "emergency", "routine", "quality", "status", "message", "more")
+)
 async def intake_anything_else(ctx: DialogueContext) -> str | None:
     if ctx.intent in ("deny", "goodbye", "thanks") or ctx.said("нет, всё", "все, спасибо", "это всё"):
         return "done"
+    if ctx.intent == "affirm" and not ctx.entity("problem"):
+        ctx.slots.pop("address", None)
+        return "more"  # «да» to «Что-то ещё?»: ask what, do not guess
     if ctx.intent == "ask_status":
         return "status"
     if ctx.intent == "leave_message":

@@ -452,6 +452,9 @@ async def meters_anything_else(ctx: DialogueContext) -> str | None:
     if ctx.intent == "ask_status":
         ctx.switch("request_intake", "ask_ticket_number", replay=True)
         return "switched"
+    if ctx.intent == "affirm":
+        ctx.switch("request_intake", "describe_more")  # «да» to «Что-нибудь ещё?»: ask what
+        return "switched"
     return None
 
 
