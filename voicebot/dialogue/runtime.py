@@ -10,6 +10,7 @@ number and "call me later"); and keeping the call row and its turns in Postgres.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,10 @@ from voicebot.nlu import Entity, ParseResult
 log = logging.getLogger(__name__)
 
 MAX_TRANSITIONS = 64
+_STRONG_GLOBALS = frozenset({"operator", "wrong_number", "owner_changed"})
+# «перезвоните завтра» is a callback wherever it is said; «давайте завтра в девять» may answer the step.
+_SOFT_GLOBALS = frozenset({"repeat", "are_you_robot", "wait", "callback_later"})
+_CALL_VERB = re.compile(r"звон|набер|набир|звяк")
 
 COMMON_TEXTS = {
     "robot": "Это виртуальный помощник управляющей компании «{{ company }}», я робот. Разговор записывается.",
@@ -37,6 +42,23 @@ COMMON_TEXTS = {
     "goodbye": "Всего доброго, до свидания!",
     "wrong_number": "Извините за беспокойство. Больше не будем звонить на этот номер. До свидания!",
 }
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_INTRODUCTION = re.compile(
+    r"^(здравствуйте|добрый|доброе|алло|это (управляющая|автоматический|расчётный|аварийно)|"
+    r"разговор записывается|я виртуальный)",
+    re.I,
+)
+
+
+def without_greeting(text: str) -> str:
+    """A prompt without its opening greeting and introduction sentences (kept when nothing else is left)."""
+    sentences = _SENTENCE_END.split(text)
+    k = 0
+    while k < len(sentences) - 1 and _INTRODUCTION.match(sentences[k]):
+        k += 1
+    return " ".join(sentences[k:])
 
 
 @dataclass
@@ -160,9 +182,14 @@ class Dialogue:
             await self._enter(target)
             return
         is_global = intent in GLOBAL_INTENTS and not self._claims(step, intent)
-        # A human is always given at once; the softer global intents ("repeat", "wait", "goodbye"…) only
-        # when the step cannot use the answer ("щас… ноль семь, двадцать три" answers, it does not ask to wait).
-        if is_global and intent == "operator" and await self._global(intent, step):
+        # A human, a callback, a wrong number or a new owner win at once; "repeat", "robot?" and "wait"
+        # unless the answer carries what the step asks for ("щас… ноль семь, двадцать три" answers, it does
+        # not ask to wait); "goodbye" only when the step cannot use the answer (it may mean "no, that's all").
+        strong = (
+            intent in _STRONG_GLOBALS or intent == "callback_later" and _CALL_VERB.search(parse.text.lower())
+        )
+        first = strong or (intent in _SOFT_GLOBALS and not self._has_expected(step, parse))
+        if is_global and first and await self._global(intent, step):  # type: ignore[arg-type]
             return
         result = await self._handle(step)
         if result is None and is_global and await self._global(intent, step):  # type: ignore[arg-type]
@@ -193,20 +220,28 @@ class Dialogue:
         return None if target == step.name else target
 
     async def _enter(self, name: str) -> None:
-        """Go to a step; a `replay` step first tries the answer just given («перезвоните завтра в три»)."""
-        step = self.flow.step(name)
-        parse = self.ctx.parse
-        if step.replay and step.handler and parse is not None and self._has_expected(step, parse):
-            self.awaiting = step
-            self.states[step.name] = _StepState()
-            for prompt in step.say:
-                self.ctx.say_prompt(prompt)
-            result = await self._handle(step)
-            if result is not None:
-                await self._after_action(step, result)
-                return
-            self.ctx.output = [u for u in self.ctx.output if not any(u.key == p.key for p in step.say)]
+        """Go to a step (a `replay` step first tries the answer just given, see `_replayed`)."""
         await self._run(name)
+
+    async def _replayed(self, step: Step) -> bool:
+        """A `replay` step entered right after an answer first tries that answer («перезвоните завтра в
+        три» → the callback is set, not asked for); True when the answer was enough."""
+        if not (step.replay and step.handler and self.ctx.parse is not None and self.ctx.input is not None):
+            return False
+        self.awaiting = step
+        # Read the answer again as this step would (its date preference and expected entities).
+        parse = await self._understand(self.ctx.input)
+        if not self._has_expected(step, parse):
+            self.awaiting = None
+            return False
+        self.ctx.parse = parse
+        self.states[step.name] = _StepState()
+        result = await self._handle(step)
+        if result is None:
+            self.awaiting = None
+            return False
+        await self._after_action(step, result)
+        return True
 
     @staticmethod
     def _has_expected(step: Step, parse: ParseResult) -> bool:
@@ -221,11 +256,7 @@ class Dialogue:
         if intent == "are_you_robot":
             # «А кто это?»: who is calling, then the question again in its short form — not the greeting
             self._say_common("robot")
-            if step.no_match is not None:
-                self.ctx.say_prompt(step.no_match)
-                self._listen_again(step, say_prompt=False)
-            else:
-                self._listen_again(step)
+            self._reask(step)
             return True
         if intent == "wait":
             self._say_common("wait")
@@ -245,6 +276,7 @@ class Dialogue:
         if self.ctx.call.direction != "outbound":
             return False
         if intent == "wrong_number":
+            await self.ctx.store.withdraw_promises(self.ctx)
             await self.ctx.store.add_do_not_call(self.ctx, "wrong_number")
             self._say_common("wrong_number")
             await self._finish(self._outcome_or("wrong_number", "refused", "visit_declined"))
@@ -297,6 +329,18 @@ class Dialogue:
             self._say_common("not_understood")
             self._listen_again(step)
 
+    def _reask(self, step: Step) -> None:
+        """The step's question again in its short form: its no-match text, or the prompt without the
+        greeting and introduction it opened with."""
+        if step.no_match is not None:
+            self.ctx.say_prompt(step.no_match)
+        elif step.prompt is not None:
+            self.ctx.say_prompt(step.prompt)
+            if self.ctx.output:
+                last = self.ctx.output[-1]
+                last.text, last.display = without_greeting(last.text), without_greeting(last.display)
+        self._listen_again(step, say_prompt=False)
+
     def _listen_again(self, step: Step, *, say_prompt: bool = True) -> None:
         if say_prompt and step.prompt:
             self.ctx.say_prompt(step.prompt)
@@ -318,6 +362,8 @@ class Dialogue:
                 await self._finish(None if step.end == "auto" else step.end)
                 return
             if step.prompt is not None:
+                if await self._replayed(step):
+                    return
                 self.ctx.say_prompt(step.prompt)
                 self.awaiting = step
                 self.states[step.name] = _StepState()

@@ -91,12 +91,12 @@ async def debt_identity(ctx: DialogueContext) -> str | None:
     intent = ctx.intent
     if intent == "owner_changed" or ctx.said("продал", "продала", "не собственник", "не живу"):
         return "owner_changed"
+    if ctx.said(*RELATIVE_CUES) and not ctx.said("это я") and intent != "wrong_number":
+        return "relative"  # «это жена его, его нет»: before «call later», which it also sounds like
     if intent == "callback_later" or ctx.said("не могу говорить", "перезвоните"):
         return "callback"
     if intent == "wrong_number" or ctx.said("ошиблись", "нет тут таких", "нет таких"):
         return "wrong_number"
-    if ctx.said(*RELATIVE_CUES) and not ctx.said("это я"):
-        return "relative"
     if intent in ("affirm", "inform") or ctx.said("да, я", "это я", "слушаю", "я слушаю"):
         return "yes"
     if intent == "deny":
@@ -196,6 +196,13 @@ async def paid_details(ctx: DialogueContext) -> str | None:
     )
     await ctx.store.add_do_not_call(ctx, "already_paid")
     return "saved"
+
+
+@action("withdraw_promise", results=("done",))
+async def withdraw_promise(ctx: DialogueContext) -> str:
+    """The flat is not theirs (or the debt is disputed): a promise made earlier in the call is void."""
+    await ctx.store.withdraw_promises(ctx)
+    return "done"
 
 
 @action("owner_changed_date", results=("saved",), provides=("sold_phrase",))

@@ -192,7 +192,11 @@ async def quality_time(ctx: DialogueContext) -> str | None:
 
 @action("ticket_status", results=("found", "not_found"), provides=("status_ticket", "status_digits"))
 async def ticket_status(ctx: DialogueContext) -> str | None:
-    digits = ctx.entity("digits") or ctx.slots.pop("status_digits", None)
+    # Only the number said now: an answer without one («ой, всё, до свидания») is not the old number again.
+    return await _status_of(ctx, ctx.entity("digits"))
+
+
+async def _status_of(ctx: DialogueContext, digits: object) -> str | None:
     if not digits:
         return None
     ctx.slots["status_digits"] = str(digits)
@@ -230,9 +234,8 @@ async def status_followup(ctx: DialogueContext) -> str | None:
 
 @action("lookup_status", results=("found", "not_found", "ask"), provides=("status_ticket", "status_digits"))
 async def lookup_status(ctx: DialogueContext) -> str:
-    if not (ctx.entity("digits") or ctx.slots.get("status_digits")):
-        return "ask"
-    return await ticket_status(ctx) or "ask"
+    digits = ctx.entity("digits") or ctx.slots.pop("status_digits", None)
+    return await _status_of(ctx, digits) or "ask"
 
 
 @action("has_dispatcher", results=("yes", "no"))
