@@ -36,8 +36,8 @@ def test_training_data_covers_exactly_the_inventory() -> None:
 
 def test_testset_is_big_and_covers_everything() -> None:
     cases = _cases()
-    assert len(cases) >= 500
-    assert len(_cases(COLLOQUIAL)) >= 100
+    assert len(cases) >= 800
+    assert len(_cases(COLLOQUIAL)) >= 200
     assert {c["intent"] for c in cases} == DOMAIN_INTENTS
     assert {kind for c in cases for kind in (c.get("entities") or {})} == ENTITY_TYPES
 

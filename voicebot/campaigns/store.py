@@ -35,7 +35,7 @@ def outbound_scenarios(scenarios_dir: str) -> list[str]:
     from voicebot.dialogue.library import cached_library
 
     library = cached_library(scenarios_dir)
-    return [name for name in library.names() if "outbound" in library.get(name).directions]
+    return [name for name in library.names() if library.get(name).takes_campaigns]
 
 
 class CampaignError(ValueError):

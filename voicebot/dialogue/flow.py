@@ -75,6 +75,11 @@ class Flow:
     data: dict[str, Any]
     global_turns: dict[str, str] = field(default_factory=dict)  # intent → step, at every step
 
+    @property
+    def takes_campaigns(self) -> bool:
+        """Whether a campaign may run it: outbound, and not only the callbacks callers asked for."""
+        return "outbound" in self.directions and bool(self.data.get("campaigns", True))
+
     def step(self, name: str) -> Step:
         try:
             return self.steps[name]

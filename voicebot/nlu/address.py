@@ -12,7 +12,7 @@ from typing import Any
 
 from voicebot.nlu.context import Context
 from voicebot.nlu.normalize import FILLERS, Token, parses
-from voicebot.nlu.numerals import Group, is_numeral, ordinal_value
+from voicebot.nlu.numerals import TENS, Group, is_numeral, ordinal_value
 
 _STREET_TYPES = {"улица": None, "ул": None, "проспект": "проспект", "пр": "проспект", "просп": "проспект",
                  "пер": "переулок", "б": "бульвар", "бул": "бульвар", "наб": "набережная", "ш": "шоссе", "переулок": "переулок",
@@ -172,8 +172,9 @@ def _part_at(ctx: Context, i: int) -> tuple[dict[str, Any], int, int] | None:
         if ordinal is not None:
             value, first, last = ordinal
             return {part: value}, first, last
-    elif part == "flat" and ctx.free(i - 1) and ordinal_value(ctx.tokens[i - 1]) is not None:
-        return {part: str(ordinal_value(ctx.tokens[i - 1]))}, i - 1, i  # «девятнадцатая квартира»
+    elif part == "flat" and _feminine_ordinal_before(ctx, i) is not None:
+        value, first = _feminine_ordinal_before(ctx, i)  # type: ignore[misc]
+        return {part: str(value)}, first, i  # «девятнадцатая квартира», «тридцать первая квартира»
     lettered = _lettered_number(ctx, i + 1)
     if lettered is not None and part not in _INT_PARTS:
         return {part: lettered}, i, i + 1
@@ -225,6 +226,25 @@ def _loose_street(ctx: Context, span: list[int], *, strict: bool) -> int | None:
             continue
         return i
     return None
+
+
+def _feminine_ordinal_before(ctx: Context, i: int) -> tuple[int, int] | None:
+    """An ordinal agreeing with «квартира» right before it (no comma between): value and first index."""
+    j = i - 1
+    if (
+        j < 0
+        or not ctx.free(j)
+        or ctx.tokens[i].sep != " "
+        or not ctx.text_at(j).endswith(("ая", "ой", "ую"))
+    ):
+        return None
+    value = ordinal_value(ctx.tokens[j])
+    if value is None:
+        return None
+    tens = ctx.text_at(j - 1)
+    if value < 10 and tens in TENS and ctx.free(j - 1):
+        return TENS[tens] + value, j - 1
+    return value, j
 
 
 def _ordinal_near(ctx: Context, i: int) -> tuple[int, int, int] | None:

@@ -46,8 +46,8 @@ def extract_resources(ctx: Context) -> None:
 
 def _day_or_night(ctx: Context, i: int) -> str | None:
     lemma = ctx.tokens[i].lemma
-    if lemma not in ("день", "ночь"):
-        return None
+    if lemma not in ("день", "ночь") or ctx.lemma_at(i - 1) in ("добрый", "спокойный"):
+        return None  # «добрый день», «спокойной ночи» are greetings
     nxt = ctx.tokens[i + 1] if i + 1 < len(ctx.tokens) else None
     near_number = nxt is not None and (nxt.is_digit or ctx.tokens[i + 1].lemma in _NUMBER_LEMMAS)
     if near_number or ctx.lemma_at(i - 1) == "тариф" or len(ctx.tokens) <= 2:

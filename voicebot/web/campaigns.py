@@ -38,7 +38,7 @@ ACTIONS_FROM = {
 
 def _outbound_scenarios(request: Request) -> list[str]:
     library = cached_library(str(request.app.state.settings.scenarios_dir))
-    return [name for name in library.names() if "outbound" in library.get(name).directions]
+    return [name for name in library.names() if library.get(name).takes_campaigns]
 
 
 @router.get("/campaigns", name="ui_campaigns", response_class=HTMLResponse, include_in_schema=False)
