@@ -23,7 +23,6 @@ from voicebot.dialogue.context import CallerInput
 from voicebot.dialogue.library import FlowLibrary
 from voicebot.dialogue.runtime import BotTurn, Dialogue
 from voicebot.dialogue.session import default_direction
-from voicebot.nlu import create_nlu
 from voicebot.settings import PROJECT_ROOT, Settings
 
 SCENARIOS = PROJECT_ROOT / "scenarios"
@@ -62,11 +61,6 @@ def settings(tmp_path_factory) -> Settings:
 @pytest.fixture(scope="module")
 def library() -> FlowLibrary:
     return FlowLibrary.load(SCENARIOS)
-
-
-@pytest.fixture(scope="module")
-def nlu(settings):
-    return create_nlu(settings)
 
 
 async def _start(case: Case, lines: int, *, db, settings, nlu, library) -> tuple[Dialogue, BotTurn]:

@@ -42,7 +42,8 @@ def _as_time(value: Any) -> time:
         return value.time()
     if isinstance(value, time):
         return value
-    return time.fromisoformat(str(value))
+    text = str(value)
+    return datetime.fromisoformat(text).time() if "T" in text else time.fromisoformat(text)
 
 
 def _number_display(value: Any) -> str:
@@ -69,7 +70,8 @@ def say_code(code: str) -> str:
     return " ".join(words)
 
 
-def _when(value: Any, today: date, case: str = "nom") -> str:
+def _when(value: Any, today: date, case: str = "gen") -> str:
+    # A day said as *when* something happens is in the genitive: «перезвоню двадцать третьего ноября».
     day = _as_date(value)
     if day == today:
         return "сегодня"
@@ -80,7 +82,7 @@ def _when(value: Any, today: date, case: str = "nom") -> str:
     return say_date(day, case=case)  # type: ignore[arg-type]
 
 
-def _when_display(value: Any, today: date, case: str = "nom") -> str:
+def _when_display(value: Any, today: date, case: str = "gen") -> str:
     day = _as_date(value)
     return {today: "сегодня", today + timedelta(days=1): "завтра"}.get(day, day.strftime("%d.%m.%Y"))
 
@@ -235,13 +237,13 @@ def render(source: str, variables: dict[str, Any], *, today: date) -> tuple[str,
     """(speech, display) renderings of one template."""
     speech_vars = {
         **variables,
-        "when": lambda x, case="nom": _when(x, today, case),
+        "when": lambda x, case="gen": _when(x, today, case),
         "in_month": lambda x: _in_month(x, today),
         "ago": lambda x: _ago(x, today),
     }
     display_vars = {
         **variables,
-        "when": lambda x, case="nom": _when_display(x, today, case),
+        "when": lambda x, case="gen": _when_display(x, today, case),
         "in_month": lambda x: f"в {_as_date(x):%m.%Y}",
         "ago": lambda x: _as_date(x).strftime("%d.%m.%Y"),
     }

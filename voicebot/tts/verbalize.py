@@ -271,6 +271,10 @@ _LABEL_NOUNS = frozenset(
     {"дом", "дома", "доме", "корпус", "квартира", "квартиры", "квартире", "строение", "подъезд", "этаж",
      "номер", "заявка", "заявки", "счёт", "счет", "офис", "кабинет", "окно", "участок", "тариф", "линия"}
 )  # fmt: skip
+# Phone numbers are read digit by digit («+7 495 100-20-30»), before any other number rule sees them.
+_PHONE = re.compile(r"(?<![\w+])(?:\+7|8)[\s(-]*\d{3}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}(?!\d)")
+_WEEKDAY_SHORT = {"пн": 0, "вт": 1, "ср": 2, "чт": 3, "пт": 4, "сб": 5, "вс": 6}
+_WEEKDAY_RANGE = re.compile(r"(?<!\w)(пн|вт|ср|чт|пт|сб|вс)\s*[–—-]\s*(пн|вт|ср|чт|пт|сб|вс)(?!\w)", re.I)
 _SENTENCE_START = re.compile(r"(^|[.!?…]\s+)([«\"(]?)([а-яёa-z])")
 
 
@@ -284,6 +288,8 @@ def verbalize(text: str) -> str:
     by digit.
     """
     text = _DIGITS_MARKUP.sub(lambda m: say_digits(m.group(1)), text)
+    text = _PHONE.sub(lambda m: say_digits(m.group(0)), text)
+    text = _WEEKDAY_RANGE.sub(_weekday_range_words, text)
     text = expand_abbreviations(text)
     text = _MONEY.sub(_money_words, text)
     text = _ISO_DATE.sub(lambda m: _date_words(m, int(m.group(1)), int(m.group(2)), int(m.group(3))), text)
@@ -308,6 +314,12 @@ def expand_abbreviations(text: str) -> str:
     text = _YEAR_ABBR.sub(lambda m: f"{say_ordinal(int(m.group(1)), 'm', 'gen')} года", text)
     text = _CITY_ABBR.sub("город ", text)
     return _ABBREVIATION.sub(_abbreviation_words, text)
+
+
+def _weekday_range_words(match: re.Match[str]) -> str:
+    """«пн–пт» → «с понедельника по пятницу»."""
+    first, last = (_WEEKDAY_SHORT[g.lower()] for g in match.groups())
+    return f"с {_WEEKDAYS['gen'][first]} по {_WEEKDAYS['acc'][last]}"
 
 
 def _abbreviation_words(match: re.Match[str]) -> str:
