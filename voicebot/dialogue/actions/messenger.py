@@ -6,8 +6,7 @@ given for accounts of that phone, so readings are offered only when the phone ha
 
 from __future__ import annotations
 
-from voicebot.dialogue.actions.appointments import wants_appointment
-from voicebot.dialogue.actions.company import card_topic
+from voicebot.dialogue.actions.frontdesk import to_front_desk
 from voicebot.dialogue.actions.registry import action
 from voicebot.dialogue.context import DialogueContext
 
@@ -15,11 +14,7 @@ from voicebot.dialogue.context import DialogueContext
 @action("messenger_route", results=("switched", "no_account", "bye"))
 async def messenger_route(ctx: DialogueContext) -> str | None:
     intent = ctx.intent
-    if card_topic(ctx):
-        ctx.switch("company_card", "answer", replay=False)
-        return "switched"
-    if wants_appointment(ctx):  # «хочу записаться на приём»: the office schedule
-        ctx.switch("office_appointment", None, replay=False)
+    if to_front_desk(ctx):  # the company card or the office schedule
         return "switched"
     if intent == "submit_readings" or ctx.said("показан", "счетчик", "счётчик"):
         if not await ctx.store.accounts_by_phone(ctx.call.phone):

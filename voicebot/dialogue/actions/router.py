@@ -3,8 +3,7 @@ find out what the caller wants and hand over to the scenario that does it."""
 
 from __future__ import annotations
 
-from voicebot.dialogue.actions.appointments import wants_appointment
-from voicebot.dialogue.actions.company import card_topic
+from voicebot.dialogue.actions.frontdesk import to_front_desk
 from voicebot.dialogue.actions.registry import action
 from voicebot.dialogue.context import DialogueContext
 
@@ -23,11 +22,7 @@ async def router_outage(ctx: DialogueContext) -> str:
 @action("route", results=("switched",))
 async def route(ctx: DialogueContext) -> str | None:
     intent = ctx.intent
-    if card_topic(ctx):  # «какие у вас часы работы?», «телефон аварийки?»: the company card answers
-        ctx.switch("company_card", "answer", replay=False)
-        return "switched"
-    if wants_appointment(ctx):  # «хочу записаться на приём»: the office schedule
-        ctx.switch("office_appointment", None, replay=False)
+    if to_front_desk(ctx):  # the company card or the office schedule
         return "switched"
     if intent == "submit_readings" or ctx.said("показан", "счетчик", "счётчик"):
         ctx.switch("meter_readings", "identify", replay=False)
