@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 
 from voicebot.db.session import Database
-from voicebot.services.paging import jsonable
+from voicebot.services.paging import like_pattern, rows_of
 
 
 @dataclass(frozen=True)
@@ -20,21 +20,17 @@ class AuditQuery:
     offset: int = 0
 
 
-def _rows(result: Any) -> list[dict[str, Any]]:
-    return [{k: jsonable(v) for k, v in row._mapping.items()} for row in result.all()]
-
-
 async def audit_page(db: Database, query: AuditQuery) -> tuple[list[dict[str, Any]], int]:
     parts, params = ["true"], {}
     if query.actor.strip():
         parts.append("actor ILIKE :actor")
-        params["actor"] = "%" + query.actor.strip().replace("%", r"\%") + "%"
+        params["actor"] = like_pattern(query.actor)
     if query.action:
         parts.append("action = :action")
         params["action"] = query.action
     where = " AND ".join(parts)
     async with db.session() as s:
-        rows = _rows(
+        rows = rows_of(
             await s.execute(
                 text(
                     "SELECT id, at, actor, action, object_type, object_id, details, remote_addr FROM audit_log "
@@ -65,6 +61,6 @@ async def outbox(db: Database, kind: str, limit: int = 50) -> tuple[list[dict[st
     """The latest rows of the webhook or SMS outbox and the count of every status."""
     rows_sql, counts_sql = _OUTBOX[kind]
     async with db.session() as s:
-        rows = _rows(await s.execute(text(rows_sql), {"limit": limit}))
+        rows = rows_of(await s.execute(text(rows_sql), {"limit": limit}))
         counts = {r.status: r.n for r in (await s.execute(text(counts_sql))).all()}
     return rows, counts

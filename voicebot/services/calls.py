@@ -24,7 +24,7 @@ from voicebot.db.models import (
 )
 from voicebot.db.session import Database
 from voicebot.services.errors import ServiceError
-from voicebot.services.paging import Page, PageParams, paginate, to_dict
+from voicebot.services.paging import Page, PageParams, like_pattern, paginate, to_dict
 
 
 class TimeRange(BaseModel):
@@ -80,7 +80,7 @@ async def list_calls(db: Database, span: TimeRange, where: CallFilter, page: Pag
 
 def _narrowed(query: Any, where: CallFilter) -> Any:
     if where.text and where.text.strip():
-        pattern = "%" + where.text.strip().replace("%", r"\%").replace("_", r"\_") + "%"
+        pattern = like_pattern(where.text)
         said = select(CallTurn.id).where(CallTurn.call_id == Call.id, CallTurn.text.ilike(pattern))
         query = query.where(said.exists())
     if where.has_recording is not None:

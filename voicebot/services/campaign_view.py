@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 
 from voicebot.dialogue.library import FlowLibrary
-from voicebot.services.paging import jsonable
+from voicebot.services.paging import like_pattern, rows_of
 
 _ATTEMPTS = text(
     "SELECT result, count(*) AS n FROM campaign_attempts WHERE campaign_id = :id GROUP BY result ORDER BY 2 DESC"
@@ -36,10 +36,6 @@ class ContactQuery:
     offset: int = 0
 
 
-def _rows(result: Any) -> list[dict[str, Any]]:
-    return [{k: jsonable(v) for k, v in row._mapping.items()} for row in result.all()]
-
-
 async def attempt_counts(db: Any, campaign_id: int) -> dict[str, int]:
     async with db.session() as s:
         return {row.result: row.n for row in (await s.execute(_ATTEMPTS, {"id": campaign_id})).all()}
@@ -47,7 +43,7 @@ async def attempt_counts(db: Any, campaign_id: int) -> dict[str, int]:
 
 async def next_retries(db: Any, campaign_id: int, limit: int = 5) -> tuple[list[dict[str, Any]], int]:
     async with db.session() as s:
-        rows = _rows(await s.execute(_RETRIES, {"id": campaign_id, "limit": limit}))
+        rows = rows_of(await s.execute(_RETRIES, {"id": campaign_id, "limit": limit}))
         total = await s.scalar(_RETRY_COUNT, {"id": campaign_id})
     return rows, int(total or 0)
 
@@ -61,7 +57,7 @@ def _contact_filter(query: ContactQuery) -> tuple[str, dict[str, Any]]:
         parts.append("(cc.last_result = :result OR cc.outcome = :result)")
         params["result"] = query.result
     if query.q.strip():
-        params["q"] = "%" + query.q.strip().replace("%", r"\%").replace("_", r"\_") + "%"
+        params["q"] = like_pattern(query.q)
         parts.append(
             "(cc.phone ILIKE :q OR coalesce(cc.account_number, '') ILIKE :q OR cc.variables::text ILIKE :q)"
         )
@@ -84,7 +80,7 @@ async def contacts(db: Any, campaign_id: int, query: ContactQuery) -> tuple[list
         """
     )
     async with db.session() as s:
-        rows = _rows(await s.execute(rows_sql, {**params, "limit": query.limit, "offset": query.offset}))
+        rows = rows_of(await s.execute(rows_sql, {**params, "limit": query.limit, "offset": query.offset}))
         total = await s.scalar(text(f"SELECT count(*) FROM campaign_contacts cc WHERE {where}"), params)
     return rows, int(total or 0)
 

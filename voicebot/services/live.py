@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 
 from voicebot.db.session import Database
-from voicebot.services.paging import jsonable
+from voicebot.services.paging import rows_of
 
 # a row without an end this old is a call whose process died, not a call in progress
 STALE_AFTER = timedelta(hours=2)
@@ -62,16 +62,12 @@ def mask_phone(phone: str | None) -> str:
     return phone[:5] + "•••" + phone[-4:] if len(phone) >= 8 else phone
 
 
-def _rows(result: Any) -> list[dict[str, Any]]:
-    return [{k: jsonable(v) for k, v in row._mapping.items()} for row in result.all()]
-
-
 async def snapshot(db: Database, now: datetime, shared: dict[str, Any] | None = None) -> dict[str, Any]:
     async with db.session() as s:
         params = {"limit": LIST_LIMIT}
-        calls = _rows(await s.execute(_ACTIVE, {**params, "since": now - STALE_AFTER}))
-        callbacks = _rows(await s.execute(_CALLBACKS, params))
-        voice = _rows(await s.execute(_VOICE, params))
+        calls = rows_of(await s.execute(_ACTIVE, {**params, "since": now - STALE_AFTER}))
+        callbacks = rows_of(await s.execute(_CALLBACKS, params))
+        voice = rows_of(await s.execute(_VOICE, params))
         counts = (await s.execute(_COUNTS, {"overflow_since": now - OVERFLOW_WINDOW})).one()
     for row in calls:
         started = datetime.fromisoformat(row["started_at"])

@@ -48,3 +48,13 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, UUID):
         return str(value)
     return value
+
+
+def rows_of(result: Any) -> list[dict[str, Any]]:
+    """The rows of a raw SQL result as JSON-ready dicts."""
+    return [{k: jsonable(v) for k, v in row._mapping.items()} for row in result.all()]
+
+
+def like_pattern(words: str) -> str:
+    """ILIKE pattern for «contains these words»: the user's % and _ match themselves."""
+    return "%" + words.strip().replace("%", r"\%").replace("_", r"\_") + "%"

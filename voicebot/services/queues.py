@@ -13,7 +13,7 @@ from voicebot.db.models import TICKET_STATUSES, Callback, Ticket, TicketEvent, V
 from voicebot.db.session import Database
 from voicebot.services.audit import audit
 from voicebot.services.errors import ServiceError
-from voicebot.services.paging import jsonable
+from voicebot.services.paging import like_pattern, rows_of
 
 
 def DeskError(status: int, message: str) -> ServiceError:  # noqa: N802
@@ -108,7 +108,7 @@ def _where(spec: _Spec, query: QueueQuery) -> tuple[str, dict[str, Any]]:
     if query.overdue_only:
         parts.append(f"({spec.open_filter}) AND {spec.deadline} < now()")
     if query.q.strip():
-        params["q"] = "%" + query.q.strip().replace("%", r"\%").replace("_", r"\_") + "%"
+        params["q"] = like_pattern(query.q)
         parts.append("(" + " OR ".join(f"coalesce({c}, '') ILIKE :q" for c in spec.search) + ")")
     return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
@@ -129,7 +129,7 @@ async def page(db: Database, query: QueueQuery) -> dict[str, Any]:
     )
     async with db.session() as s:
         rows = await s.execute(text(rows_sql), {**params, "limit": query.limit, "offset": query.offset})
-        items = [{k: jsonable(v) for k, v in r._mapping.items()} for r in rows.all()]
+        items = rows_of(rows)
         counts = (await s.execute(text(count_sql), params)).one()
     return {"items": items, "total": counts.total, "overdue": counts.overdue}
 

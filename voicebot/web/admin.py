@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from voicebot.db.models import ROLES
@@ -14,12 +13,12 @@ from voicebot.services.audit import audit
 from voicebot.services.clients import remote_address
 from voicebot.services.errors import ServiceError
 from voicebot.web.auth import WebUser, area, check_csrf
+from voicebot.web.campaigns import RowId
 from voicebot.web.errors import UiRoute
 from voicebot.web.labels import AUDIT_ACTIONS
 from voicebot.web.templating import render
 
 router = APIRouter(route_class=UiRoute)
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 PAGE_SIZE = 50
 TABS = {"keys": "Ключи доступа", "audit": "Журнал действий", "webhooks": "Вебхуки", "sms": "СМС"}
 

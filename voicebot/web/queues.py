@@ -4,21 +4,20 @@ dispatcher takes on each item (every action is audited by the desk service)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from voicebot.services import queues as desk
 from voicebot.services.clients import remote_address
 from voicebot.web.auth import WebUser, area, check_csrf
+from voicebot.web.campaigns import RowId
 from voicebot.web.errors import UiRoute
 from voicebot.web.labels import CALLBACK_RESULTS, TICKET_STATUSES
 from voicebot.web.templating import render
 
 router = APIRouter(route_class=UiRoute)
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 PAGE_SIZE = 50
 TABS = {"tickets": "Заявки", "voice_messages": "Голосовые сообщения", "callbacks": "Перезвоны"}
 STATES = {"open": "Открытые", "closed": "Закрытые", "all": "Все"}
