@@ -50,22 +50,22 @@ def lock_entries(text: str) -> dict[str, str]:
 def runtime_closure() -> set[str]:
     """The runtime dependencies of voicebot and theirs, for this platform and Python (extras followed)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    pending = [(Requirement(r), frozenset()) for r in project["dependencies"]]
-    seen: set[str] = set()
+    pending = [Requirement(r) for r in project["dependencies"]]
+    visited: set[tuple[str, frozenset[str]]] = set()  # a package is visited again for new extras
     while pending:
-        requirement, _ = pending.pop()
-        name = canonicalize_name(requirement.name)
-        if name in seen:
+        requirement = pending.pop()
+        key = (canonicalize_name(requirement.name), frozenset(requirement.extras))
+        if key in visited:
             continue
-        seen.add(name)
-        extras = requirement.extras
+        visited.add(key)
         for raw in metadata.requires(requirement.name) or []:
             child = Requirement(raw)
             if child.marker is None or any(
-                child.marker.evaluate({**default_environment(), "extra": extra}) for extra in (extras or {""})
+                child.marker.evaluate({**default_environment(), "extra": extra})
+                for extra in (requirement.extras or {""})
             ):
-                pending.append((child, frozenset()))
-    return seen
+                pending.append(child)
+    return {name for name, _ in visited}
 
 
 def runtime_lock() -> str:

