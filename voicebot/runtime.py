@@ -32,7 +32,7 @@ from voicebot.calls.engine import VoiceEngine
 from voicebot.calls.retention import daily_purge
 from voicebot.calls.service import create_voice_engine, warm_up
 from voicebot.campaigns.dialer import Dialer, worker_id
-from voicebot.campaigns.placing import AMIPlacer
+from voicebot.campaigns.placing import AMIPlacer, HangupCauses, MachineWatcher
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
 from voicebot.dialogue.library import cached_library
@@ -144,19 +144,6 @@ def build_transfers(settings: Settings, rt: Runtime) -> TransferDesk:
     return desk
 
 
-def scenario_direction(scenarios_dir: str) -> Callable[[str], str]:
-    """'outbound' for scenarios that take outbound calls, else 'inbound' (e.g. the inbound router)."""
-
-    def direction(scenario: str) -> str:
-        try:
-            directions = cached_library(scenarios_dir).get(scenario).directions
-        except Exception:  # unknown scenario: the runtime reports it when the call connects
-            return "inbound"
-        return "outbound" if "outbound" in directions else "inbound"
-
-    return direction
-
-
 def build_dialer(
     settings: Settings,
     db: Database,
@@ -164,6 +151,8 @@ def build_dialer(
     voice: VoiceEngine | None,
     channels: ChannelBook | None = None,
 ) -> Dialer:
+    causes = HangupCauses()
+    causes.attach(ami)
     worker = worker_id()
     lease = timedelta(seconds=settings.dialer_lease_seconds)
     queue = CallbackQueue(
@@ -182,6 +171,7 @@ def build_dialer(
         caller_id=settings.dialer_caller_id,
         audiosocket_target=settings.audiosocket_advertise,
         channels=channels,
+        causes=causes,
     )
     return Dialer(
         db,
@@ -193,8 +183,8 @@ def build_dialer(
         callbacks=queue,
         callback_scenario=settings.callback_scenario,
         ready=lambda: ami.connected,
-        callback_direction=scenario_direction(str(settings.scenarios_dir)),
         callback_reserve=max(1, settings.dialer_max_calls // 5),
+        dialogue_slots=dialogue_capacity(voice).free,
     )
 
 
@@ -272,6 +262,7 @@ async def running_call_control(rt: Runtime) -> AsyncIterator[None]:
     rt.ami = build_ami(settings)
     MissedCallWatcher(rt.db, clock=rt.router.clock, callback_delay=rt.router.callback_delay).attach(rt.ami)
     rt.dialer = build_dialer(settings, rt.db, rt.ami, rt.voice, rt.channels)
+    MachineWatcher(rt.dialer.machine).attach(rt.ami)
     rt.transfers = build_transfers(settings, rt)
     if rt.voice is not None:
         rt.voice.on_leave = rt.transfers.leave

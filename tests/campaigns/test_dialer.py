@@ -238,7 +238,7 @@ async def test_answered_without_dialogue_is_retried(db):
     assert contact.last_result == "no_dialogue" and contact.state == "pending"
 
 
-async def test_requested_callback_of_an_outbound_scenario_runs_outbound(db):
+async def test_every_callback_is_an_outbound_call_flagged_as_a_callback(db):
     clock = FakeClock(NOON)
     async with db.transaction() as session:
         await session.execute(insert(Callback).values([
@@ -246,15 +246,13 @@ async def test_requested_callback_of_an_outbound_scenario_runs_outbound(db):
             dict(phone="+79169999992", reason="missed", scenario=None, missed_at=NOON, due_at=NOON),
         ]))  # fmt: skip
     phone = FakePhone(db, outcome=None)
-    directions = {"debt_reminder": "outbound", "inbound_router": "inbound"}
-    dialer = Dialer(db, phone, clock=clock, callbacks=CallbackQueue(db, worker="w"), worker="w",
-                    callback_direction=directions.__getitem__)  # fmt: skip
+    dialer = Dialer(db, phone, clock=clock, callbacks=CallbackQueue(db, worker="w"), worker="w")
     await dialer.tick()
     await dialer.wait_idle()
     got = {r.phone: (r.scenario, r.direction, r.variables["callback"]) for r in phone.dialled}
     assert got == {
         "+79169999991": ("debt_reminder", "outbound", "1"),
-        "+79169999992": ("inbound_router", "inbound", "1"),
+        "+79169999992": ("inbound_router", "outbound", "1"),  # the bot placed it (issue 10 item 9)
     }
 
 
@@ -308,3 +306,22 @@ async def test_dialogue_that_never_ends_frees_its_line(db):
     assert dialer.in_flight == 0
     contact = (await contacts(db))["+79160000000"]
     assert contact.state == "done" and contact.outcome == "unfinished"
+
+
+async def test_callbacks_wait_for_a_free_dialogue_slot(db):
+    clock = FakeClock(NOON)
+    async with db.transaction() as session:
+        await session.execute(insert(Callback).values(
+            phone="+79169999993", reason="overflow", scenario=None, missed_at=NOON, due_at=NOON))  # fmt: skip
+    phone = FakePhone(db, outcome="hangup")
+    slots = [0]
+    dialer = Dialer(db, phone, clock=clock, callbacks=CallbackQueue(db, worker="w"), worker="w",
+                    dialogue_slots=lambda: slots[0])  # fmt: skip
+    assert (
+        await dialer.tick() == 0
+    )  # every dialogue slot taken: calling back now means «все операторы заняты»
+    assert phone.dialled == []
+    slots[0] = 1
+    assert await dialer.tick() == 1
+    await dialer.wait_idle()
+    assert [r.phone for r in phone.dialled] == ["+79169999993"]

@@ -51,6 +51,12 @@ class OriginateScript:
     delay: float = 0.0  # seconds of "ringing" before the outcome
     queue_error: str | None = None  # answer the action with this error instead of queueing it
     hangup_after: float | None = None  # an answered call hangs up by itself after this long (cause 16)
+    # Hang-up cause of the dialled channel when not answered; a SIP trunk's "486 Busy Here" is Reason 0
+    # with a channel that existed and went down with Cause 17 (PROTOCOLS.md §9).
+    cause: int | None = None
+    # After answer, [voicebot-outbound] runs AMD(): MACHINE/HUMAN/NOTSURE. MACHINE: the dialplan sends
+    # UserEvent VoicebotAMD and hangs up (cause 16) without ever connecting the bot.
+    amd: str | None = None
 
 
 @dataclass
@@ -458,7 +464,7 @@ class AMIServerEmulator:
     async def _run_originate(
         self, session: _Session, fields: _Fields, head: list[tuple[str, str]], script: OriginateScript
     ) -> None:
-        legs = [] if script.reason == 0 else self._create_legs(fields)
+        legs = [] if script.reason == 0 and script.cause is None else self._create_legs(fields)
         await asyncio.sleep(script.delay)
         if script.reason == 4:
             for leg in reversed(legs):
@@ -469,7 +475,8 @@ class AMIServerEmulator:
                 self.inject_event("DialEnd", [*self._prefixed(legs[0], "Dest"), ("DialStatus", "ANSWER")])
         else:
             for leg in reversed(legs):
-                self._hangup(leg, REASON_CAUSE.get(script.reason, 0), partner=False)
+                cause = script.cause if script.cause is not None else REASON_CAUSE.get(script.reason, 0)
+                self._hangup(leg, cause, partner=False)
         response = "Success" if script.reason == 4 else "Failure"
         first = legs[0] if legs else None
         where = (
@@ -487,10 +494,23 @@ class AMIServerEmulator:
             session.send(
                 [("Response", response if script.reason == 4 else "Error"), *head, ("Message", message)]
             )
+        if script.reason == 4 and script.amd and legs:
+            await self._run_amd(legs[0], script.amd)
         if script.reason == 4 and script.hangup_after is not None and legs:
             await asyncio.sleep(script.hangup_after)
             if legs[0].name in self.channels:
                 self._hangup(legs[-1], 16)
+
+    async def _run_amd(self, leg: EmuChannel, status: str) -> None:
+        """[voicebot-outbound]: AMD() on the answered leg, then either the bot (HUMAN) or a hang-up."""
+        await asyncio.sleep(0.05)
+        leg.variables["VOICEBOT_AMD_STATUS"] = status
+        self.inject_event("VarSet", [*self.channel_events(leg), ("Variable", "VOICEBOT_AMD_STATUS"),
+                                     ("Value", status)], "dialplan,all")  # fmt: skip
+        if status == "MACHINE":
+            self.user_event(leg.name, "VoicebotAMD", [("VoicebotUUID", leg.variables.get("VOICEBOT_UUID", "")),
+                            ("Status", "MACHINE"), ("Cause", "INITIALSILENCE-2500-2500")])  # fmt: skip
+            self._hangup(leg, 16)
 
     def _create_legs(self, fields: _Fields) -> list[EmuChannel]:
         seq = next(self._seq)

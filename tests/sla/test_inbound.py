@@ -134,7 +134,8 @@ async def test_overflow_is_answered_recorded_and_called_back(setup, db):
     async with db.session() as session:
         row = await session.get(Call, call_id)
         callback = (await session.execute(select(Callback))).scalar_one()
-    assert row.outcome == "overflow" and row.offered_at == NOW and row.answered_at is None
+    # The dialplan answered it (Answer() comes before routing) and it heard the message: answered.
+    assert row.outcome == "overflow" and row.offered_at == NOW and row.answered_at == NOW
     assert callback.reason == "overflow" and callback.phone == "+79161234567"
     assert callback.source_call_id == call_id and callback.due_at == NOW + timedelta(minutes=1)
 

@@ -97,3 +97,23 @@ async def test_second_miss_from_one_number_brings_the_callback_forward(db):
     await watcher.on_abandon(abandon)
     [callback] = await rows(db, Callback)
     assert callback.due_at == NOW + timedelta(minutes=1)
+
+
+async def test_a_recorded_message_gets_its_length_and_a_transfer_fallback_its_callback(db, tmp_path):
+    from voicebot.asterisk.sounds import tone, write_wav
+
+    path = tmp_path / "20260311-090000-1795316510.28.wav"
+    write_wav(path, tone(440, 2500))  # what Record() leaves in the absolute VOICEBOT_VM_DIR
+    watcher = MissedCallWatcher(db, clock=lambda: NOW)
+    await watcher.on_user_event(voice_event(File=str(path), Callback="1"))
+    [message] = await rows(db, VoiceMessage)
+    assert message.recording_path == str(path) and float(message.duration) == 2.5
+    [callback] = await rows(db, Callback)  # nobody answered the transfer: called back within 10 minutes
+    assert callback.phone == "+79161234567" and callback.due_at <= NOW + timedelta(minutes=10)
+
+
+async def test_a_relative_recording_path_is_kept_but_has_no_length(db, caplog):
+    watcher = MissedCallWatcher(db, clock=lambda: NOW)
+    await watcher.on_user_event(voice_event(File="var/voicebot/x.wav"))
+    [message] = await rows(db, VoiceMessage)
+    assert message.duration is None and "is relative" in caplog.text

@@ -31,6 +31,8 @@ class OriginateResult(enum.StrEnum):
     FAILED = "failed"
     # The OriginateResponse never arrived (connection lost, or nothing within the deadline).
     UNKNOWN = "unknown"
+    # Answered by an answering machine (the dialplan's AMD() said MACHINE): no dialogue took place.
+    MACHINE = "machine"
 
 
 _REASONS: dict[int, OriginateResult] = {
@@ -42,6 +44,26 @@ _REASONS: dict[int, OriginateResult] = {
     5: OriginateResult.BUSY,
     8: OriginateResult.CONGESTION,
 }
+
+
+# Q.850 hang-up cause of the dialled channel -> what it means for the attempt. A SIP trunk's "486 Busy
+# Here" comes back as OriginateResponse Reason 0 (failure) with the channel's Hangup Cause 17, so the
+# Reason alone cannot tell busy from failure (PROTOCOLS.md §9).
+_CAUSES: dict[int, OriginateResult] = {
+    17: OriginateResult.BUSY,  # user busy
+    18: OriginateResult.NO_ANSWER,  # no user responding
+    19: OriginateResult.NO_ANSWER,  # no answer (user alerted)
+    20: OriginateResult.NO_ANSWER,  # subscriber absent
+    34: OriginateResult.CONGESTION,  # no circuit available
+    38: OriginateResult.CONGESTION,  # network out of order
+    41: OriginateResult.CONGESTION,  # temporary failure
+    42: OriginateResult.CONGESTION,  # switching equipment congestion
+}
+
+
+def result_from_cause(cause: int | None) -> OriginateResult | None:
+    """What a dialled channel's hang-up cause says about an unanswered attempt; None: nothing specific."""
+    return _CAUSES.get(cause) if cause is not None else None
 
 
 def result_from_reason(reason: str | int | None) -> OriginateResult:

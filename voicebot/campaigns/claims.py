@@ -205,7 +205,9 @@ async def _settle_taken_over(session: AsyncSession, rows: list[Any]) -> list[Any
     call_ids = [r.last_call_id for r in rows if r.last_call_id is not None]
     if not call_ids:
         return rows
-    found = await session.execute(select(Call.id, Call.outcome).where(Call.id.in_(call_ids)))
+    # Rows the dialer wrote for attempts without a dialogue (busy, no answer, machine) settle nothing.
+    query = select(Call.id, Call.outcome).where(Call.id.in_(call_ids), ~Call.meta.has_key("attempt"))
+    found = await session.execute(query)
     finished = {cid: outcome for cid, outcome in found if outcome}
     done = [r for r in rows if r.last_call_id in finished]
     if done:

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from voicebot.asterisk.ami_originate import OriginateResult
 from voicebot.campaigns.calls import CallRequest, PlaceCall
@@ -86,6 +87,8 @@ class InFlight:
     campaign: RunningCampaign | None = None
     answered_at: datetime | None = None
     task: asyncio.Task[None] | None = None
+    request: CallRequest | None = None
+    placed_at: datetime | None = None
 
     @property
     def call_id(self) -> uuid.UUID:
@@ -107,8 +110,8 @@ class Dialer:
         callback_scenario: str = INBOUND_SCENARIO,
         answered_grace: timedelta = ANSWERED_GRACE,
         ready: Callable[[], bool] | None = None,
-        callback_direction: Callable[[str], str] | None = None,
         callback_reserve: int = 0,
+        dialogue_slots: Callable[[], int] | None = None,
     ) -> None:
         self.db = db
         self.place_call = place_call
@@ -121,10 +124,11 @@ class Dialer:
         self.callback_scenario = callback_scenario
         self.answered_grace = answered_grace
         self.ready = ready or (lambda: True)  # e.g. "AMI is connected": claim nothing while it is not
-        # A call back runs an outbound scenario as outbound; inbound-only flows (the router) as inbound.
-        self.callback_direction = callback_direction or (lambda scenario: "inbound")
         # Lines campaigns may never take, so a callback due while long campaign calls run still gets one.
         self.callback_reserve = callback_reserve if callbacks is not None else 0
+        # Free dialogue slots of the voice channel (limit minus dialogues and announced calls): a call
+        # placed without one would be answered with «все операторы заняты».
+        self.dialogue_slots = dialogue_slots or (lambda: max_calls)
         self._inflight: dict[tuple[str, int], InFlight] = {}
         self._results: dict[str, list[dict[str, Any]]] = {kind: [] for kind in _RESULT_UPDATES}
         self._next_slot: dict[int, float] = {}  # campaign id -> monotonic time of its next originate
@@ -165,12 +169,14 @@ class Dialer:
         started = 0
         if not self.ready():
             return 0
-        free = self.max_calls - len(self._inflight)
+        free = min(self.max_calls - len(self._inflight), self.dialogue_slots())
         if self.callbacks is not None and free > 0 and not self._stopping:
             for callback in await self.callbacks.claim(free, now):
                 self._launch(InFlight("callback", callback))
                 started += 1
-        free = self.max_calls - self.callback_reserve - len(self._inflight)
+        free = min(
+            self.max_calls - self.callback_reserve - len(self._inflight), self.dialogue_slots() - started
+        )
         if free > 0 and not self._stopping:
             started += await self._claim_campaigns(now, free)
         return started
@@ -213,7 +219,8 @@ class Dialer:
         try:
             if flight.campaign is not None:
                 await self._pace(flight.campaign)
-            request = self._request(flight)
+            request = flight.request = self._request(flight)
+            flight.placed_at = self.clock()
             try:
                 result = await self.place_call(request)
             except Exception as exc:
@@ -225,6 +232,8 @@ class Dialer:
                 self._inflight.pop(key, None)
                 return
             now = self.clock()
+            if result is not OriginateResult.ANSWERED:
+                await self._write_attempt(flight, result.value, now)
             await self._record(flight, result, now)
             if result is OriginateResult.ANSWERED:
                 flight.answered_at = now  # stays in flight until its dialogue's outcome is known
@@ -261,14 +270,8 @@ class Dialer:
             )
         variables: dict[str, Any] = {"callback": "1", "callback_reason": item.reason}
         scenario = item.scenario or self.callback_scenario
-        return CallRequest(
-            item.call_id,
-            item.phone,
-            scenario,
-            variables,
-            "outbound" if self.callback_direction(scenario) == "outbound" else "inbound",
-            callback_id=item.id,
-        )
+        # The bot places it, so it is an outbound call whatever flow it runs; `callback` tells the flow.
+        return CallRequest(item.call_id, item.phone, scenario, variables, "outbound", callback_id=item.id)
 
     async def _record(self, flight: InFlight, result: OriginateResult, now: datetime) -> None:
         item = flight.item
@@ -328,6 +331,44 @@ class Dialer:
                 "lease_expires_at": None,
             },
         )
+
+    async def _write_attempt(self, flight: InFlight, outcome: str, now: datetime) -> None:
+        """The `calls` row of an attempt no dialogue wrote (busy, no answer, a machine): the contact's
+        last_call_id and the callback's history point at a real row."""
+        request = flight.request
+        if request is None:
+            return
+        values: dict[str, Any] = {
+            "id": request.call_id, "direction": "outbound", "channel": "voice", "scenario": request.scenario,
+            "phone": request.phone, "campaign_id": request.campaign_id, "contact_id": request.contact_id,
+            "status": "ended", "outcome": outcome, "offered_at": flight.placed_at or now,
+            "started_at": flight.placed_at or now, "answered_at": flight.answered_at, "ended_at": now,
+            "variables": {k: str(v) for k, v in request.variables.items()}, "meta": {"attempt": outcome},
+        }  # fmt: skip
+        try:
+            async with self.db.transaction() as session:
+                await session.execute(
+                    pg_insert(Call).values(**values).on_conflict_do_nothing(index_elements=[Call.id])
+                )
+        except Exception:
+            log.exception("could not store the attempt's calls row", extra={"call_id": str(request.call_id)})
+
+    async def machine(self, call_id: str, now: datetime | None = None) -> bool:
+        """AMD heard an answering machine on an answered call: record it now and retry per policy."""
+        flight = next((f for f in self._inflight.values() if str(f.call_id) == call_id), None)
+        if flight is None or flight.answered_at is None:
+            return False
+        now = now or self.clock()
+        self._inflight.pop((flight.kind, flight.item.id), None)
+        await self._write_attempt(flight, OriginateResult.MACHINE.value, now)
+        if isinstance(flight.item, ClaimedCallback):
+            assert self.callbacks is not None
+            await self.callbacks.record(flight.item, OriginateResult.MACHINE, now)
+        else:
+            self._schedule_retry(flight, OriginateResult.MACHINE.value, OriginateResult.MACHINE, now)
+            await self.flush_results()
+        log.info("answering machine", extra={"call_id": call_id, "kind": flight.kind})
+        return True
 
     # --- after the call -----------------------------------------------------------------------
     async def settle(self, now: datetime) -> None:

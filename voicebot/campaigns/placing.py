@@ -9,11 +9,17 @@ channel variables.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Protocol
 
-from voicebot.asterisk.ami_originate import OriginateRequest, OriginateResult
-from voicebot.asterisk.ami_protocol import AMIActionError, AMIConnectionLost
+from voicebot.asterisk.ami_originate import (
+    CALL_ID_VARIABLE,
+    OriginateRequest,
+    OriginateResult,
+    result_from_cause,
+)
+from voicebot.asterisk.ami_protocol import AMIActionError, AMIConnectionLost, AMIMessage
 from voicebot.asterisk.channels import ChannelBook
 from voicebot.campaigns.calls import CallRequest
 
@@ -48,6 +54,65 @@ def dial_string(template: str, phone: str) -> str:
     return template.format(number=phone.lstrip("+"), phone=phone)
 
 
+class HangupCauses:
+    """The Q.850 cause each dialled channel hung up with, by our call id (its `ChanVariable VOICEBOT_UUID`,
+    manager.conf channelvars): a SIP trunk's busy comes back as Reason 0 plus Hangup Cause 17."""
+
+    def __init__(self, keep: int = 2000) -> None:
+        self._causes: dict[str, int] = {}
+        self._waiters: dict[str, asyncio.Event] = {}
+        self._keep = keep
+
+    def attach(self, ami: Any) -> None:
+        ami.on("Hangup", self.on_hangup)
+
+    def on_hangup(self, event: AMIMessage) -> None:
+        call_id = event.variables("ChanVariable").get(CALL_ID_VARIABLE)
+        cause = event.get("Cause") or ""
+        if not call_id or not cause.isdigit() or call_id in self._causes:
+            return  # the first channel to go down carries the cause
+        self._causes[call_id] = int(cause)
+        while len(self._causes) > self._keep:
+            self._causes.pop(next(iter(self._causes)))
+        waiter = self._waiters.pop(call_id, None)
+        if waiter is not None:
+            waiter.set()
+
+    async def cause(self, call_id: str, wait: float = 1.0) -> int | None:
+        """The cause, waiting briefly: the Hangup may come just after the OriginateResponse."""
+        if call_id not in self._causes:
+            waiter = self._waiters.setdefault(call_id, asyncio.Event())
+            try:
+                await asyncio.wait_for(waiter.wait(), wait)
+            except TimeoutError:
+                self._waiters.pop(call_id, None)
+        return self._causes.pop(call_id, None)
+
+
+AMD_EVENT = "VoicebotAMD"
+
+
+class MachineWatcher:
+    """`UserEvent(VoicebotAMD, Status: MACHINE)` from `[voicebot-outbound]`: the dialer records an answering
+    machine at once instead of waiting minutes for a dialogue that never comes."""
+
+    def __init__(self, on_machine: Any) -> None:
+        self.on_machine = on_machine  # async (call id) -> bool, e.g. Dialer.machine
+
+    def attach(self, ami: Any) -> None:
+        ami.on("UserEvent", self.on_user_event)
+
+    async def on_user_event(self, event: AMIMessage) -> None:
+        if (event.get("UserEvent") or "") != AMD_EVENT or (event.get("Status") or "").upper() != "MACHINE":
+            return
+        call_id = event.get("VoicebotUUID") or event.variables("ChanVariable").get(CALL_ID_VARIABLE)
+        if call_id:
+            try:
+                await self.on_machine(call_id)
+            except Exception:
+                log.exception("answering machine not recorded", extra={"call_id": call_id})
+
+
 class AMIPlacer:
     def __init__(
         self,
@@ -59,8 +124,10 @@ class AMIPlacer:
         caller_id: str | None = None,
         audiosocket_target: str | None = None,
         channels: ChannelBook | None = None,
+        causes: HangupCauses | None = None,
     ) -> None:
         self.ami = ami
+        self.causes = causes
         self.channels = channels
         self.registry = registry
         self.channel_template = channel_template
@@ -106,4 +173,12 @@ class AMIPlacer:
         outcome = await call.wait()
         if self.channels is not None:
             self.channels.remember(request.call_id, outcome.channel)  # the leg that runs the dialplan
-        return outcome.result
+        if outcome.result is OriginateResult.ANSWERED or self.causes is None:
+            return outcome.result
+        cause = await self.causes.cause(str(request.call_id))
+        refined = result_from_cause(cause) or outcome.result
+        if refined is not outcome.result:
+            log.info("originate result from the hang-up cause",
+                     extra={"call_id": str(request.call_id), "reason": outcome.reason, "cause": cause,
+                            "result": refined.value})  # fmt: skip
+        return refined

@@ -3,7 +3,8 @@
 Shape of `campaigns.settings` (every key optional):
 
     {"windows": {"weekday": ["09:00", "21:00"], "weekend": ["10:00", "19:00"]},
-     "retry": {"busy": {"delay_minutes": 15, "max_attempts": 3}, "no_answer": {...}, "failed": {...}},
+     "retry": {"busy": {"delay_minutes": 15, "max_attempts": 3}, "no_answer": {...}, "failed": {...},
+               "machine": {...}},
      "debt_limits": true, "amd": false}
 
 Debt campaigns (scenario `debt_reminder`, or `debt_limits: true`) never call outside the 230-ФЗ windows:
@@ -33,6 +34,7 @@ DEFAULT_RETRY: dict[str, Retry] = {
     "busy": Retry(timedelta(minutes=15), 3),
     "no_answer": Retry(timedelta(hours=1), 3),
     "failed": Retry(timedelta(minutes=30), 2),
+    "machine": Retry(timedelta(hours=2), 2),  # an answering machine took it: a person may answer later
 }
 
 # Which retry rule each originate result falls under; congestion and a lost response are "failed".
@@ -42,6 +44,7 @@ RESULT_RULE = {
     OriginateResult.CONGESTION: "failed",
     OriginateResult.FAILED: "failed",
     OriginateResult.UNKNOWN: "failed",
+    OriginateResult.MACHINE: "machine",
 }
 
 
@@ -124,10 +127,10 @@ def _retry(raw: Any) -> dict[str, Retry]:
     if raw is None:
         return result
     if not isinstance(raw, dict):
-        raise ValueError("settings.retry must be an object keyed by busy / no_answer / failed")
+        raise ValueError("settings.retry must be an object keyed by busy / no_answer / failed / machine")
     for key, value in raw.items():
         if key not in DEFAULT_RETRY:
-            raise ValueError(f"settings.retry: unknown result {key!r} (busy, no_answer, failed)")
+            raise ValueError(f"settings.retry: unknown result {key!r} (busy, no_answer, failed, machine)")
         if not isinstance(value, dict):
             raise ValueError(f"settings.retry.{key} must be an object")
         base = DEFAULT_RETRY[key]

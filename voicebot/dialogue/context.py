@@ -63,6 +63,12 @@ class CallInfo:
     variables: dict[str, Any]
     campaign_id: int | None = None
     contact_id: int | None = None
+    callback: bool = False  # the bot calls back (an outbound call) a resident who called or left a message
+    start_as: str | None = None  # a callback running an inbound-only flow starts at its inbound step
+
+    @property
+    def start_direction(self) -> str:
+        return self.start_as or self.direction
 
 
 @dataclass
@@ -85,6 +91,14 @@ class DialogueContext:
     clock_offset: Any = None
 
     # --- time ---------------------------------------------------------------------------------------
+
+    @property
+    def instant(self) -> datetime:
+        """The call's current time, UTC, to the microsecond (stored times: ended_at after answered_at)."""
+        from datetime import UTC
+
+        current = datetime.now(UTC)
+        return current if self.clock_offset is None else current + self.clock_offset
 
     @property
     def now(self) -> datetime:

@@ -118,7 +118,7 @@ class Dialogue:
         token = call_id_var.set(str(self.ctx.call.call_id))
         try:
             await self.ctx.store.create_call(self.ctx.call, self.flow.name)
-            entry = step or self.flow.start.get(self.ctx.call.direction)
+            entry = step or self.flow.start.get(self.ctx.call.start_direction)
             if not entry:
                 raise ValueError(f"scenario {self.flow.name} has no {self.ctx.call.direction} start step")
             await self._run(entry)

@@ -42,12 +42,18 @@ async def open_dialogue(
     `sandbox` (the test channels): the same dialogue, but it writes nothing (dialogue/sandbox.py)."""
     flow = library.get(scenario)
     direction = direction or default_direction(library, scenario)
-    if direction not in flow.directions:
+    variables = dict(variables or {})
+    callback = str(variables.get("callback", "")).lower() in ("1", "true", "yes")
+    # A callback is an outbound call even when it runs an inbound-only flow (the router): stored as
+    # outbound, started at the flow's inbound step, with `callback` for the flow's wording.
+    start_as = (
+        "inbound" if callback and direction == "outbound" and "outbound" not in flow.directions else None
+    )
+    if direction not in flow.directions and start_as is None:
         raise ValueError(
             f"scenario {scenario} does not take {direction} calls (it takes {', '.join(flow.directions)})"
         )
     store = DialogueStore(db) if sandbox is None else SandboxStore(db, sandbox)
-    variables = dict(variables or {})
     timezone = await _resident_timezone(store, phone, variables, settings.default_timezone)
     real_now = datetime.now(UTC)
     offset = (now - real_now) if now is not None else None
@@ -61,6 +67,8 @@ async def open_dialogue(
         variables=variables,
         campaign_id=campaign_id,
         contact_id=contact_id,
+        callback=callback,
+        start_as=start_as,
     )
     ctx = DialogueContext(
         call=call, flow=flow, store=store, nlu=nlu, settings=settings, timezone=timezone, clock_offset=offset

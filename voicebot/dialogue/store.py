@@ -165,7 +165,7 @@ class DialogueStore:
                     outcome=ctx.outcome,
                     scenario=scenario,
                     status="ended",
-                    ended_at=ctx.now,
+                    ended_at=ctx.instant,
                     account_id=account_id,
                     meta=meta,
                 )

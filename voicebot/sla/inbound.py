@@ -65,6 +65,9 @@ class DialogueCapacity:
     def admit(self) -> bool:
         return self._busy() < self.limit
 
+    def free(self) -> int:
+        return max(0, self.limit - self._busy())
+
 
 def parse_scenario_map(raw: str) -> dict[str, str]:
     """'74951234567=request_intake,100=meter_readings' → {number: scenario}; raises ValueError."""
@@ -210,6 +213,9 @@ class InboundRouter:
                     outcome=outcome,
                     offered_at=routing.offered_at,
                     started_at=routing.offered_at,
+                    # The dialplan answers every call before routing it: an overflowed caller was answered
+                    # (and heard the message); a missed one left during routing.
+                    answered_at=routing.offered_at if outcome == "overflow" else None,
                     ended_at=self.clock(),
                     meta={"unserved": reason},
                 )

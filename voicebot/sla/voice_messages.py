@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import wave
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,6 +46,22 @@ class VoiceMessageView:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()}
 
 
+def recording_seconds(path: str | None) -> float | None:
+    """Length of a recorded WAV as the bot sees it; None (logged) when it cannot read it: a relative or
+    unshared VOICEBOT_VM_DIR means Asterisk wrote the message somewhere else."""
+    if not path:
+        return None
+    if not path.startswith("/"):
+        log.error("voice message path %r is relative: set an absolute VOICEBOT_VM_DIR in the dialplan", path)
+        return None
+    try:
+        with wave.open(path) as recording:
+            return round(recording.getnframes() / recording.getframerate(), 2)
+    except (OSError, EOFError, wave.Error) as exc:
+        log.warning("voice message not readable here: %s", exc)
+        return None
+
+
 def _as_uuid(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(value) if value else None
@@ -76,6 +93,7 @@ async def store_voice_message_event(
                     call_id=call_id,
                     phone=phone or fields.get("CallerIDNum"),
                     recording_path=path,
+                    duration=recording_seconds(path),
                     review_due_at=now + rules.VOICE_MESSAGE_REVIEW_WITHIN,
                 )
                 .returning(VoiceMessage.id)
