@@ -184,7 +184,8 @@ def build_dialer(
         callback_scenario=settings.callback_scenario,
         ready=lambda: ami.connected,
         callback_reserve=max(1, settings.dialer_max_calls // 5),
-        dialogue_slots=dialogue_capacity(voice).free,
+        # Only with a voice channel here: without one the calls are served by another process's bot.
+        dialogue_slots=dialogue_capacity(voice).free if voice is not None else None,
     )
 
 

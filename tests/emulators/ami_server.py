@@ -235,6 +235,46 @@ class AMIServerEmulator:
         else:
             raise ValueError(outcome)
 
+    def record_voice_message(
+        self,
+        name: str,
+        vm_dir: str,
+        seconds: float,
+        *,
+        data_dir: Path | None = None,
+        status: str = "SILENCE",
+        reason: str = "",
+        callback: str = "",
+    ) -> Path:
+        """[voicebot-voicemail]: Record() of ``seconds`` of speech into ``vm_dir``, then the ``h``
+        extension's UserEvent VoicebotVoiceMessage. Like Asterisk, a relative folder is resolved against
+        ``<astdatadir>/sounds/`` (``data_dir``), not where the bot looks. Returns where the file landed."""
+        import math
+        import struct
+        import wave
+
+        channel = self.channels[name]
+        stem = f"{vm_dir}/{time.strftime('%Y%m%d-%H%M%S')}-{channel.uniqueid}"
+        landed = (
+            Path(stem + ".wav")
+            if vm_dir.startswith("/")
+            else (data_dir or Path("/nonexistent")) / "sounds" / (stem + ".wav")
+        )
+        landed.parent.mkdir(parents=True, exist_ok=True)
+        frames = int(8000 * seconds)
+        with wave.open(str(landed), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(8000)
+            out.writeframes(struct.pack(f"<{frames}h", *(int(3000 * math.sin(i / 5)) for i in range(frames))))
+        self.user_event(name, "VoicebotVoiceMessage", [
+            ("Uniqueid", channel.uniqueid), ("Linkedid", channel.linkedid),
+            ("VoicebotUUID", channel.variables.get("VOICEBOT_UUID", "")),
+            ("CallerIDNum", channel.variables.get("CALLERID(num)", "79161234501")), ("DNID", "74950000000"),
+            ("File", stem + ".wav"), ("Status", status), ("Callback", callback), ("Reason", reason),
+        ])  # fmt: skip
+        return landed
+
     def user_event(self, name: str, kind: str, fields: list[tuple[str, str]]) -> None:
         """``UserEvent(kind,Key: value,…)`` run by the dialplan on channel ``name``."""
         channel = self.channels[name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -117,3 +118,40 @@ async def test_a_relative_recording_path_is_kept_but_has_no_length(db, caplog):
     await watcher.on_user_event(voice_event(File="var/voicebot/x.wav"))
     [message] = await rows(db, VoiceMessage)
     assert message.duration is None and "is relative" in caplog.text
+
+
+async def test_transfer_nobody_answers_then_a_voice_message_through_the_emulator(db, tmp_path):
+    from tests.emulators.ami_server import AMIServerEmulator
+    from voicebot.asterisk.ami import AMIClient
+
+    async with AMIServerEmulator(channelvars=["VOICEBOT_UUID"]) as asterisk:
+        client = AMIClient("127.0.0.1", asterisk.port, "voicebot", "s3cret")
+        await client.connect()
+        try:
+            MissedCallWatcher(db, clock=lambda: NOW).attach(client)
+            asterisk.add_channel("PJSIP/voicebot-trunk-00000011", {"VOICEBOT_UUID": str(uuid.uuid4())})
+            asterisk.run_queue("PJSIP/voicebot-trunk-00000011", "timeout")
+            vm_dir = str(tmp_path / "spool" / "voicebot")  # absolute, as telephony/extensions.conf ships it
+            landed = asterisk.record_voice_message("PJSIP/voicebot-trunk-00000011", vm_dir, 3.2, reason="transfer",
+                                                   callback="1")  # fmt: skip
+            for _ in range(100):
+                if await rows(db, VoiceMessage) and await rows(db, Callback):
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            await client.close()
+    [message] = await rows(db, VoiceMessage)
+    assert message.recording_path == str(landed) and float(message.duration) == 3.2
+    [callback] = await rows(db, Callback)
+    assert callback.phone == "+79161234501"
+
+
+def test_a_relative_folder_lands_under_the_sounds_folder_as_on_asterisk(tmp_path):
+    from tests.emulators.ami_server import AMIServerEmulator, EmuChannel
+
+    asterisk = AMIServerEmulator()
+    asterisk.channels["X"] = EmuChannel("X", "1.2", "1.2", "voicebot-voicemail", "s")
+    landed = asterisk.record_voice_message(
+        "X", "var/asterisk/spool/voicebot", 0.5, data_dir=tmp_path / "data"
+    )
+    assert landed.is_relative_to(tmp_path / "data" / "sounds")  # where the bot never looks (item 8)

@@ -82,7 +82,12 @@ async def test_live_view_follows_a_call_and_counts_a_deadline_down(browser, base
 
     # the call ends: it leaves the screen
     ctx = SimpleNamespace(
-        slots={}, transfer_to=None, call=call, outcome="readings_accepted", now=datetime.now(UTC)
+        slots={},
+        transfer_to=None,
+        call=call,
+        outcome="readings_accepted",
+        now=datetime.now(UTC),
+        instant=datetime.now(UTC),
     )
     await store.finish_call(ctx, "meter_readings")
     await row.wait_for(state="detached", timeout=10_000)

@@ -48,3 +48,20 @@ async def test_no_banner_when_telephony_is_well_or_not_run_here(client, keys, we
     await login(client, keys["admin"])
     assert 'id="telephony-banner"' not in (await client.get("/dashboard")).text
     assert "telephony" not in (await client.get("/healthz")).json()
+
+
+async def test_a_running_campaign_says_its_telephony_is_down(client, keys, web_app, db, health_slot):
+    from voicebot.campaigns.store import create_campaign
+    from voicebot.services.doctor import DoctorReport
+
+    report = await create_campaign(db, name="Вода", scenario="announcement", start=True,
+                                   rows=[{"phone": "+79160000001", "message": "m"}])  # fmt: skip
+    campaign_id = report.campaign_id
+    health = TelephonyHealth(web_app.state.settings)
+    health.report = DoctorReport(problems=["AMI: cannot reach Asterisk at 127.0.0.1:5038 (refused)"])
+    web_app.state.telephony_health = health
+    await login(client, keys["admin"])
+    page = await client.get(f"/campaigns/{campaign_id}")
+    assert 'id="campaign-telephony"' in page.text and "звонки не идут" in page.text
+    web_app.state.telephony_health = None
+    assert 'id="campaign-telephony"' not in (await client.get(f"/campaigns/{campaign_id}")).text
