@@ -99,3 +99,8 @@ def test_no_package_cycle():
     for start in sorted(graph):
         visit(start, [start])
     assert not cycles, "package cycles:\n" + "\n".join(cycles)
+
+
+def test_asterisk_is_wire_protocol_only():
+    """asterisk/ is given its addresses and secrets by the composition root; it reads no settings."""
+    assert "settings" not in import_graph().get("asterisk", {}), "asterisk/ must not read settings"

@@ -6,10 +6,13 @@ of a rejected CSV row and returned in API error reports).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -191,3 +194,29 @@ def parse_address(raw: str) -> Address:
         elif part.isdigit() and house is not None and flat is None:
             flat = part
     return Address(street=street, house=house, building=building, flat=flat)
+
+
+# --- JSON ---------------------------------------------------------------------------------------------
+
+
+def json_value(value: Any) -> Any:
+    """The one conversion of Python values to JSON: whole numbers as int, decimals as float, dates and
+    times ISO (a time of day as HH:MM), UUIDs as text, containers converted inside. (The API's row
+    listings keep money as exact text instead: `services.paging.to_dict`.)"""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    if isinstance(value, dict):
+        return {k: json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    return value

@@ -39,7 +39,7 @@ from voicebot.db.models import (
 )
 from voicebot.db.outages import active_outage_message
 from voicebot.db.session import Database
-from voicebot.values import normalize_key
+from voicebot.values import json_value, normalize_key
 
 if TYPE_CHECKING:
     from voicebot.dialogue.context import CallInfo, DialogueContext
@@ -515,15 +515,7 @@ def _num(value: Decimal | int | float) -> int | float:
 
 
 def jsonable(payload: dict[str, Any]) -> dict[str, Any]:
-    return {k: _jsonable(v) for k, v in payload.items()}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return _num(value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
+    return {k: json_value(v) for k, v in payload.items()}
 
 
 # --- what a write shows in ctx.records (the real store and the sandbox share these) ---------------------

@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 from voicebot.nlu.embedded import EmbeddedNLU
-from voicebot.nlu.result import ParseResult, json_value
+from voicebot.nlu.result import ParseResult
+from voicebot.values import json_value
 
 
 @dataclass

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
+
+from voicebot.values import json_value
 
 
 @dataclass(frozen=True)
@@ -40,25 +40,6 @@ class ParseResult:
             "entities": [entity_to_json(e) for e in self.entities],
             "intent_ranking": [{"name": name, "confidence": round(conf, 4)} for name, conf in self.ranking],
         }
-
-
-def json_value(value: Any) -> Any:
-    """Entity values as JSON: whole numbers as int, decimals as float, dates ISO, times HH:MM."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.time):
-        return value.strftime("%H:%M")
-    if isinstance(value, dict):
-        return {k: json_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_value(v) for v in value]
-    return value
 
 
 def entity_to_json(entity: Entity) -> dict[str, Any]:
