@@ -87,8 +87,11 @@ class MaxService:
                 log.warning("max polling failed", extra={"error": repr(exc)})
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
-            for update in updates:
-                await self._handle_safely(update)
+            # Residents are served side by side; one resident's updates keep their order (the channel
+            # serialises them per user with a FIFO lock that each task reaches in creation order).
+            batch = [asyncio.create_task(self._handle_safely(update)) for update in updates]
+            if batch:
+                await asyncio.gather(*batch)
 
     async def _handle_safely(self, update: dict[str, Any]) -> None:
         try:
