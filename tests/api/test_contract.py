@@ -80,3 +80,32 @@ async def test_phone_filter_takes_what_people_type(client, keys, db):
         assert found.status_code == 200 and found.json()["total"] == 1, spelling
     bad = await client.get(f"{API}/calls", params={"phone": "12"}, headers=auth(keys["supervisor"]))
     assert bad.status_code == 422 and bad.json()["error"]["details"][0]["loc"] == ["query", "phone"]
+
+
+async def test_results_come_in_pages(client, keys):
+    body = {
+        "name": "Оповещение",
+        "scenario": "announcement",
+        "contacts": [{"phone": f"+7916111000{i}", "variables": {"message": "Нет воды"}} for i in range(5)],
+    }
+    staff = auth(keys["staff"])
+    campaign = (await client.post(f"{API}/campaigns", json=body, headers=staff)).json()["campaign"]
+    seen, after = [], 0
+    while True:
+        page = await client.get(
+            f"{API}/campaigns/{campaign['id']}/results/page",
+            params={"after": after, "limit": 2},
+            headers=staff,
+        )
+        assert page.status_code == 200
+        data = page.json()
+        seen += [row["phone"] for row in data["items"]]
+        assert all(
+            row["variables"] == {"message": "Нет воды"} and row["readings"] == 0 for row in data["items"]
+        )
+        if data["next_after"] is None:
+            break
+        after = data["next_after"]
+    assert sorted(seen) == [f"+7916111000{i}" for i in range(5)]
+    missing = await client.get(f"{API}/campaigns/999999/results/page", headers=staff)
+    assert missing.status_code == 404

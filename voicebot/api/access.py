@@ -37,6 +37,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "cancel_campaign": STAFF,
     "campaign_progress": STAFF,
     "campaign_results": STAFF,
+    "campaign_results_page": STAFF,
     # what calls wrote: staff works with it, supervisors review it
     "list_readings": RESULTS,
     "list_promises": RESULTS,

@@ -154,6 +154,46 @@ async def campaign_progress(campaign_id: RowId, request: Request) -> dict[str, A
     return await store.progress(request.app.state.db, campaign_id)
 
 
+class ResultRow(BaseModel):
+    contact_id: int
+    phone: str
+    account_number: str | None = None
+    state: str
+    attempts: int
+    outcome: str | None = None
+    last_result: str | None = None
+    call_id: str | None = None
+    call_ended_at: str | None = None
+    promise_date: str | None = None
+    promise_amount: str | None = None
+    nps_score: int | None = None
+    visit_status: str | None = None
+    readings: int = 0
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class ResultPage(BaseModel):
+    items: list[ResultRow]
+    next_after: int | None = Field(description="Pass as `after` for the next page; null on the last page")
+
+
+@router.get(
+    "/{campaign_id}/results/page",
+    name="campaign_results_page",
+    summary="One page of the results, by contact id (keyset: pass the previous page's next_after)",
+    response_model=ResultPage,
+)
+async def campaign_results_page(
+    campaign_id: RowId,
+    request: Request,
+    after: int = Query(0, ge=0, le=2**63 - 1, description="Contact id the page starts after"),
+    limit: int = Query(500, ge=1, le=5000),
+) -> ResultPage:
+    rows = await store.results_page(request.app.state.db, campaign_id, after, limit)
+    next_after = rows[-1]["contact_id"] if len(rows) == limit else None
+    return ResultPage(items=[ResultRow(**row) for row in rows], next_after=next_after)
+
+
 @router.get(
     "/{campaign_id}/results",
     name="campaign_results",
