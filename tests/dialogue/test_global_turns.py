@@ -23,7 +23,7 @@ from voicebot.dialogue.context import CallerInput
 from voicebot.dialogue.library import FlowLibrary
 from voicebot.dialogue.runtime import BotTurn, Dialogue
 from voicebot.dialogue.session import default_direction
-from voicebot.settings import PROJECT_ROOT, Settings
+from voicebot.settings import PROJECT_ROOT
 
 SCENARIOS = PROJECT_ROOT / "scenarios"
 # Steps whose answer is taken as is, whatever it says (a voice message is recorded, not understood).
@@ -51,16 +51,6 @@ class Run:
 
     def grew(self, kind: str) -> list[dict[str, Any]]:
         return self.records[kind][self.records_before[kind] :]
-
-
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory) -> Settings:
-    return Settings(data_dir=tmp_path_factory.mktemp("var"), duty_dispatcher=None)
-
-
-@pytest.fixture(scope="module")
-def library() -> FlowLibrary:
-    return FlowLibrary.load(SCENARIOS)
 
 
 async def _start(case: Case, lines: int, *, db, settings, nlu, library) -> tuple[Dialogue, BotTurn]:

@@ -10,25 +10,14 @@ from sqlalchemy import text
 
 from voicebot.demo import load_demo_data
 from voicebot.dialogue.casefiles import Case, load_cases, open_case
-from voicebot.dialogue.library import FlowLibrary
 from voicebot.dialogue.text_channel import converse
-from voicebot.settings import PROJECT_ROOT, Settings
+from voicebot.settings import PROJECT_ROOT
 
 SCENARIOS = PROJECT_ROOT / "scenarios"
 
 
 def _cases() -> list[Any]:
     return [pytest.param(case, id=f"{case.scenario}:{case.name}") for case in load_cases(SCENARIOS)]
-
-
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory) -> Settings:
-    return Settings(data_dir=tmp_path_factory.mktemp("var"), duty_dispatcher=None)
-
-
-@pytest.fixture(scope="module")
-def library() -> FlowLibrary:
-    return FlowLibrary.load(SCENARIOS)
 
 
 async def _lines(lines: list[str]):

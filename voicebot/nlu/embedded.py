@@ -22,6 +22,7 @@ GLOBAL_INTENTS = frozenset(
 # Entities replaced by a placeholder before classification, so «двести пятнадцать» and «сорок два»
 # look the same to the classifier.
 _PLACEHOLDERS = frozenset({"number", "digits", "money", "date", "time", "score", "address", "person"})
+_PAST_INTENTS = frozenset({"already_paid", "owner_changed"})
 _EXPECTED_BOOST = 3.0
 _OTHER_DAMPING = 0.3
 _EXPECTED_THRESHOLD_FACTOR = 0.6
@@ -133,6 +134,15 @@ class EmbeddedNLU:
         if expected_intents and intent in expected_intents:
             limit *= _EXPECTED_THRESHOLD_FACTOR
         chosen = intent if confidence >= limit else None
+        if (
+            chosen in _PAST_INTENTS
+            and date_preference == "future"
+            and any(e.entity == "date" for e in entities)
+        ):
+            # «заплатила пятого», «продали в августе»: a payment or a sale already happened
+            entities = extract_entities(
+                text, tokens, now=now, date_preference="past", expected_entities=expected_entities or ()
+            )
         if chosen == "report_problem" and not any(e.entity == "problem" for e in entities):
             entities = [*entities, Entity("problem", "other", 0, len(text), text)]
         return ParseResult(text, chosen, confidence, entities, ranking[:_TOP])

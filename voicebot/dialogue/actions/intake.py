@@ -268,6 +268,18 @@ async def intake_anything_else(ctx: DialogueContext) -> str | None:
     return None
 
 
+@action(
+    "intake_more",
+    results=("emergency", "routine", "quality", "status", "message", "switched", "done"),
+    provides=("category_label", "address", "status_digits"),
+)
+async def intake_more(ctx: DialogueContext) -> str | None:
+    """After «да» to «Что-то ещё?» the bot asked what: «нет, всё» ends, anything else is a new request."""
+    if ctx.intent in ("deny", "goodbye", "thanks") and not ctx.entity("problem"):
+        return "done"
+    return await intake_describe(ctx)
+
+
 @action("save_voice_message", results=("saved",))
 async def save_voice_message(ctx: DialogueContext) -> str | None:
     if not ctx.text:
