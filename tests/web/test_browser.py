@@ -79,10 +79,10 @@ async def test_supervisor_filters_calls_plays_and_seeks_the_recording(
 
     await page.goto(f"/calls/{seeded.recorded_call}")
     player = page.locator("#player")
-    await page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=10_000)
+    await page.wait_for_function("() => document.getElementById('player').readyState >= 1", timeout=10_000)
     assert await player.evaluate("p => p.currentTime") == 0
     await page.locator('.turn.seekable[data-seconds="8.2"]').click()
-    await page.wait_for_function("document.getElementById('player').currentTime >= 8.1", timeout=10_000)
+    await page.wait_for_function("() => document.getElementById('player').currentTime >= 8.1", timeout=10_000)
     await page.wait_for_selector('.turn.playing[data-seconds="8.2"]', timeout=5_000)
     await _shot(page, screenshots, "call-1366")
     await page.set_viewport_size(PHONE)
@@ -161,9 +161,12 @@ async def test_text_chat_completes_a_meter_readings_dialogue(
         bots = await page.locator("#chat-log li.bot").count()
         await page.fill("#chat-text", line)
         await page.click("#chat-send")
-        await page.wait_for_function(
-            f"document.querySelectorAll('#chat-log li.bot').length > {bots} || !!document.getElementById('chat-outcome')",
-            timeout=15_000,
+        # a locator wait, not wait_for_function: the UI's CSP forbids the eval that one needs
+        await (
+            page.locator("#chat-log li.bot")
+            .nth(bots)
+            .or_(page.locator("#chat-outcome"))
+            .first.wait_for(timeout=15_000)
         )
     outcome = page.locator("#chat-outcome")
     await outcome.wait_for(timeout=10_000)

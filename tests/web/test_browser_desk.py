@@ -72,7 +72,7 @@ async def test_live_view_follows_a_call_and_counts_a_deadline_down(browser, base
         [{"seq": 1, "speaker": "bot", "text": "Назовите номер лицевого счёта", "step": "ask_account"}],
     )
     await page.wait_for_function(
-        f"document.querySelector('#live-calls tr[data-call=\"{call.call_id}\"]')?.innerText.includes('лицевого')",
+        f"() => document.querySelector('#live-calls tr[data-call=\"{call.call_id}\"]')?.innerText.includes('лицевого')",
         timeout=10_000,
     )
     await shot(page, screenshots, "live-1366")

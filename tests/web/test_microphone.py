@@ -70,7 +70,7 @@ async def test_microphone_streams_16khz_pcm_and_shows_the_conversation(
         assert fake.received >= 32000 and fake.odd_frames == 0  # whole int16 samples only
         # the socket closed: the page offers a new call and no longer the hang-up button
         await page.wait_for_function(
-            "!document.getElementById('mic-start').disabled && document.getElementById('mic-stop').disabled",
+            "() => !document.getElementById('mic-start').disabled && document.getElementById('mic-stop').disabled",
             timeout=5_000,
         )
         assert "Отключено" in await page.locator("#mic-status").inner_text()

@@ -27,6 +27,7 @@ from voicebot.api import (
 from voicebot.api.access import FailureLimiter, KeyRateLimiter
 from voicebot.api.docs import install_docs
 from voicebot.api.errors import document_errors, install_error_handlers
+from voicebot.api.headers import SecurityHeaders
 from voicebot.api.limits import BodyLimit
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
@@ -151,6 +152,7 @@ def create_app(
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     app.state.simulations = SimulationStore(settings.simulation_idle_seconds, settings.simulation_max)
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(
         BodyLimit,
         default=settings.api_max_body_bytes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
@@ -48,6 +49,17 @@ class CampaignIn(BaseModel):
     )
 
 
+def scoped_key(principal: Principal, key: str | None) -> str | None:
+    """Idempotency keys are per API key: another key sending the same value creates its own campaign and
+    can neither replay nor probe someone else's."""
+    if not key:
+        return None
+    scoped = f"key{principal.key_id}:{key}"
+    if len(scoped) > 128:  # the column's width: a long key is kept as its digest
+        scoped = f"key{principal.key_id}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+    return scoped
+
+
 def _created(created: store.Created) -> JSONResponse:
     return JSONResponse(created.body(), status_code=created.status)
 
@@ -60,6 +72,7 @@ async def create_campaign(
     principal: Principal = Depends(authorize),
 ) -> JSONResponse:
     settings, db = request.app.state.settings, request.app.state.db
+    idempotency_key = scoped_key(principal, idempotency_key)
     sha256 = store.request_hash(body.model_dump_json().encode())
     if (replayed := await store.replay(db, idempotency_key, sha256)) is not None:
         return _created(replayed)
@@ -99,7 +112,7 @@ async def upload_campaign_csv(
         request.app.state.settings,
         spec,
         await file.read(),
-        key=idempotency_key,
+        key=scoped_key(principal, idempotency_key),
         actor=principal.actor,
     )
     return _created(created)

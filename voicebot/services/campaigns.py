@@ -32,6 +32,7 @@ from voicebot.db.models import Campaign, CampaignImport
 from voicebot.db.session import Database
 from voicebot.dialogue.library import cached_library
 from voicebot.importers.csvfile import CsvFormatError
+from voicebot.security.cells import neutralise
 from voicebot.services.destinations import DestinationRefused, check_literal
 from voicebot.services.errors import ServiceError
 from voicebot.services.paging import jsonable, to_dict
@@ -320,7 +321,7 @@ async def _csv_lines(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
     async for row in rows:
         values = [row[f] for f in RESULT_FIELDS]
         values[-1] = json.dumps(values[-1], ensure_ascii=False)
-        writer.writerow(["" if v is None else v for v in values])
+        writer.writerow([neutralise("" if v is None else v) for v in values])
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)

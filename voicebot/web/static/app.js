@@ -22,3 +22,10 @@ window.VB = {
     return data;
   },
 };
+
+// «Назад» links go back in history (no javascript: URLs: the Content Security Policy forbids them).
+document.querySelectorAll("a[data-back]").forEach((link) => {
+  link.addEventListener("click", (event) => {
+    if (history.length > 1) { event.preventDefault(); history.back(); }
+  });
+});

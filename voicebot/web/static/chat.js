@@ -98,6 +98,8 @@
       busy(false);
     }
   }
+  // the settings form only feeds the buttons; Enter in it must not reload the page
+  $("try-form").addEventListener("submit", (event) => event.preventDefault());
   $("chat-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value.trim();
