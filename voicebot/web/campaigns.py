@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 
+from voicebot import rules
+from voicebot.campaigns.policy import DEFAULT_RETRY
 from voicebot.db.models import CampaignImport
 from voicebot.dialogue.library import cached_library
 from voicebot.services import campaign_view as view
@@ -91,6 +93,7 @@ def _form(
         {
             "scenarios": _outbound_scenarios(request),
             "columns": _columns(request),
+            "defaults": _policy_defaults(),
             "variables": VARIABLES,
             "error": error,
             "values": values or {},
@@ -105,6 +108,19 @@ POLICY_FIELDS = (
     "weekday_from", "weekday_to", "weekend_from", "weekend_to",
     "busy_delay", "busy_max", "no_answer_delay", "no_answer_max", "failed_delay", "failed_max",
 )  # fmt: skip
+
+
+def _policy_defaults() -> dict[str, Any]:
+    """The dialer's own defaults, shown beside the empty fields (one source: campaigns.policy and rules)."""
+
+    def window(w: Any) -> str:
+        return f"{w.start:%H:%M}–{w.end:%H:%M}"
+
+    retry = {
+        rule: {"minutes": int(r.delay.total_seconds() // 60), "attempts": r.max_attempts}
+        for rule, r in DEFAULT_RETRY.items()
+    }
+    return {"weekday": window(rules.WEEKDAY_WINDOW), "weekend": window(rules.WEEKEND_WINDOW), "retry": retry}
 
 
 def _policy(values: dict[str, Any]) -> dict[str, Any]:
