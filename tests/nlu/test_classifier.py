@@ -59,10 +59,10 @@ def test_cache_is_keyed_by_the_training_data(tmp_path) -> None:
         return _examples()
 
     first = load_or_train(cache_key([data]), tmp_path, training)
-    assert len(list(tmp_path.glob("nlu-intents-*.pkl"))) == 1
+    assert len(list(tmp_path.glob("nlu-intents-*.npz"))) == 1
     again = load_or_train(cache_key([data]), tmp_path, training)  # loaded, not retrained
     assert len(trained) == 1
     assert again.labels == first.labels and np.array_equal(again.coef, first.coef)
     data.write_text("another version", encoding="utf-8")
     load_or_train(cache_key([data]), tmp_path, training)
-    assert len(trained) == 2 and len(list(tmp_path.glob("nlu-intents-*.pkl"))) == 2
+    assert len(trained) == 2 and len(list(tmp_path.glob("nlu-intents-*.npz"))) == 2

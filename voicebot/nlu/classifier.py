@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import pickle
 import re
 import time
 from collections import Counter
@@ -25,7 +24,7 @@ import numpy as np
 from voicebot.nlu.training_data import Example
 
 log = logging.getLogger(__name__)
-MODEL_VERSION = "intent-lr-4"
+MODEL_VERSION = "intent-lr-5"
 _CHAR_NGRAMS = (2, 5)
 _C = 20.0
 _SPACES = re.compile(r"\s\s+")
@@ -147,14 +146,11 @@ def load_or_train(
     key: str, cache_dir: Path | None, training: Callable[[], tuple[list[Example], list[str]]]
 ) -> IntentClassifier:
     """The cached classifier for `key`, or one trained from `training()` (and then cached)."""
-    path = cache_dir / f"nlu-intents-{key}.pkl" if cache_dir else None
+    path = cache_dir / f"nlu-intents-{key}.npz" if cache_dir else None
     if path is not None and path.exists():
         try:
-            with path.open("rb") as fh:
-                model = pickle.load(fh)
-            if isinstance(model, IntentClassifier):
-                return model
-        except (OSError, pickle.UnpicklingError, AttributeError, EOFError) as exc:
+            return _load(path)
+        except (OSError, ValueError, KeyError) as exc:
             log.warning("nlu cache unreadable, retraining", extra={"path": str(path), "error": str(exc)})
     started = time.perf_counter()
     examples, docs = training()
@@ -168,12 +164,49 @@ def load_or_train(
     return model
 
 
+# The cache is plain arrays (no pickle: nothing in it can run code, and loading takes milliseconds);
+# vocabularies are stored as one newline-joined string each, their order giving the column numbers.
+
+
+def _joined(vocab: dict[str, int]) -> np.ndarray:
+    terms = sorted(vocab, key=vocab.__getitem__)
+    return np.frombuffer("\n".join(terms).encode("utf-8"), dtype=np.uint8)
+
+
+def _split(data: np.ndarray) -> dict[str, int]:
+    text = data.tobytes().decode("utf-8")
+    return {term: k for k, term in enumerate(text.split("\n"))} if text else {}
+
+
 def _store(model: IntentClassifier, path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{time.monotonic_ns()}.tmp")  # concurrent trainers never share a temp file
-        with tmp.open("wb") as fh:
-            pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp = path.with_name(
+            f"{path.stem}.{time.monotonic_ns()}.tmp.npz"
+        )  # concurrent trainers never collide
+        np.savez(
+            tmp,
+            labels=_joined({label: k for k, label in enumerate(model.labels)}),
+            lemma_vocab=_joined(model.lemma_vocab),
+            lemma_idf=model.lemma_idf,
+            char_vocab=_joined(model.char_vocab),
+            char_idf=model.char_idf,
+            coef=model.coef,
+            intercept=model.intercept,
+        )
         tmp.replace(path)
     except OSError as exc:
         log.warning("nlu cache not writable", extra={"path": str(path), "error": str(exc)})
+
+
+def _load(path: Path) -> IntentClassifier:
+    with np.load(path, allow_pickle=False) as data:
+        return IntentClassifier(
+            labels=list(_split(data["labels"])),
+            lemma_vocab=_split(data["lemma_vocab"]),
+            lemma_idf=data["lemma_idf"],
+            char_vocab=_split(data["char_vocab"]),
+            char_idf=data["char_idf"],
+            coef=data["coef"],
+            intercept=data["intercept"],
+        )
