@@ -645,6 +645,18 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
+class WebSession(Base):
+    """A signed-in UI session, server side: logout or revoking the key ends it at once (cookie or not)."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the session's secret token
+    key_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = created_at()
+    expires_at: Mapped[datetime] = mapped_column(TZ)
+    ended_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)

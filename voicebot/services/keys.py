@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from voicebot.db.models import ROLES, ApiKey
+from voicebot.db.models import ROLES, ApiKey, WebSession
 from voicebot.db.session import Database
 
 KEY_PREFIX = "vb"
@@ -89,5 +89,11 @@ async def revoke_key(db: Database, key_id: int) -> bool:
             update(ApiKey)
             .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
             .values(revoked_at=datetime.now(UTC))
+        )
+        # its UI sessions end with it (the session check also looks at the key; this records when)
+        await s.execute(
+            update(WebSession)
+            .where(WebSession.key_id == key_id, WebSession.ended_at.is_(None))
+            .values(ended_at=datetime.now(UTC))
         )
     return result.rowcount > 0

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request
-from sqlalchemy import select
 
-from voicebot.db.models import ApiKey
 from voicebot.services.keys import Principal
+from voicebot.services.web_sessions import session_is_live
 from voicebot.web import session as cookies
 
 # UI area → roles that may open it (admin opens everything)
@@ -82,17 +81,10 @@ def secret(request: Request) -> bytes:
     return state.ui_secret
 
 
-async def _key_is_live(request: Request, key_id: int) -> bool:
-    async with request.app.state.db.session() as s:
-        row = await s.execute(select(ApiKey.revoked_at).where(ApiKey.id == key_id))
-        found = row.first()
-    return found is not None and found.revoked_at is None
-
-
 async def current_user(request: Request) -> WebUser:
     """FastAPI dependency of every UI page: the session's user, or LoginRequired."""
     session = cookies.decode(secret(request), request.cookies.get(cookies.COOKIE))
-    if session is None or not await _key_is_live(request, session.key_id):
+    if session is None or not await session_is_live(request.app.state.db, session.csrf, session.key_id):
         raise LoginRequired()
     user = WebUser(session)
     request.state.web_user = user

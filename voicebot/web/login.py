@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 
 from voicebot.services.clients import remote_address
 from voicebot.services.keys import verify_key
+from voicebot.services.web_sessions import end_session, open_session
 from voicebot.web import session as cookies
 from voicebot.web.auth import WebUser, check_csrf, current_user, secret
 from voicebot.web.errors import UiRoute, error_page, login_page
@@ -54,6 +55,7 @@ async def login(
         log.info("web login failed", extra={"remote": address})
         return login_page(request, 401, "Ключ не подошёл: проверьте, что он скопирован целиком и не отозван.")
     web_session = cookies.new_session(principal.key_id, principal.name, principal.role)
+    await open_session(request.app.state.db, web_session.csrf, principal.key_id, web_session.expires)
     target = _safe_next(next)
     if target == "/":
         target = WebUser(web_session).home()
@@ -77,6 +79,7 @@ async def logout(
     request: Request, csrf: str = Form("", max_length=128), user: WebUser = Depends(current_user)
 ) -> Response:
     await check_csrf(request, user, csrf)
+    await end_session(request.app.state.db, user.csrf)  # the cookie, even if kept, opens nothing now
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(cookies.COOKIE, path="/")
     return response
