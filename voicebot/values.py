@@ -73,6 +73,19 @@ def parse_money(raw: str) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
+MAX_AMOUNT = Decimal("100000000")  # 100 million rubles: above it is a typo or an attack, not a housing debt
+
+
+def parse_amount(raw: str) -> Decimal:
+    """A sum owed or promised: rubles as in `parse_money`, but positive and at most MAX_AMOUNT."""
+    value = parse_money(raw)
+    if value <= 0:
+        raise ValueError(f"сумма {raw.strip()!r} должна быть больше нуля")
+    if value > MAX_AMOUNT:
+        raise ValueError(f"сумма {raw.strip()!r} больше {MAX_AMOUNT} руб. — похоже на ошибку")
+    return value
+
+
 def parse_decimal(raw: str, what: str = "value") -> Decimal:
     text = raw.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
     try:

@@ -17,7 +17,7 @@ from typing import Any
 from voicebot.db.models import CampaignContact
 from voicebot.dialogue.library import cached_library
 from voicebot.importers.csvfile import CsvRow, decode, read_rows
-from voicebot.values import parse_date, parse_money, parse_phone, parse_timezone
+from voicebot.values import parse_amount, parse_date, parse_phone, parse_timezone
 
 # The storage limits of campaign_contacts, read from the model so the two cannot drift apart.
 ACCOUNT_MAX = CampaignContact.__table__.c.account_number.type.length
@@ -109,7 +109,7 @@ def validate_contact(row: Mapping[str, Any], needs: Collection[str], default_tim
             raise ValueError(f"лицевой счёт {account[:40]!r}… длиннее {ACCOUNT_MAX} символов")
         cells["account"] = account  # the scenarios' name for it
     if "amount" in cells:
-        cells["amount"] = str(parse_money(cells["amount"]))
+        cells["amount"] = str(parse_amount(cells["amount"]))
     if "visit_date" in cells:
         cells["visit_date"] = parse_date(cells["visit_date"], "дата визита").isoformat()
     missing = [name for name in needs if name not in cells]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, literal_column, select
@@ -19,6 +20,7 @@ from voicebot.db.models import RESOURCES, TICKET_STATUSES, Account, AccountPhone
 from voicebot.db.session import Database
 from voicebot.importers.csvfile import CsvRow, ImportReport, read_rows
 from voicebot.values import (
+    MAX_AMOUNT,
     parse_address,
     parse_date,
     parse_datetime,
@@ -103,7 +105,7 @@ def parse_account(row: CsvRow, default_tz: str) -> Parsed:
         "flat": parts.flat,
         "owner": row.get("owner"),
         "timezone": parse_timezone(row.get("timezone"), default_tz),
-        "debt": parse_money(row.get("debt")),
+        "debt": _debt(row.get("debt")),
         "debt_period": row.get("debt_period") or None,
         "phones": parse_phones(row.get("phones")),
     }
@@ -298,3 +300,13 @@ async def import_tickets(db: Database, text: str, *, default_tz: str) -> ImportR
                 await session.execute(insert(TicketEvent).values(events))
     report.rejected.sort(key=lambda r: r.line)
     return report
+
+
+def _debt(raw: str | None) -> Decimal:
+    """What the account owes: 0 or more (never read out as a debt when 0), at most MAX_AMOUNT."""
+    value = parse_money(raw or "")
+    if value < 0:
+        raise ValueError(f"долг {raw!r} отрицательный: переплату загружайте как 0")
+    if value > MAX_AMOUNT:
+        raise ValueError(f"долг {raw!r} больше {MAX_AMOUNT} руб. — похоже на ошибку")
+    return value

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from voicebot.dialogue.actions.registry import action
 from voicebot.dialogue.context import DialogueContext
 from voicebot.dialogue.russian import name_in_case
-from voicebot.values import parse_address
+from voicebot.values import MAX_AMOUNT, parse_address
 
 DEBTOR_SLOTS = ("debtor_ins", "debtor_dat", "debtor_first", "amount", "period", "debt_address")
 DRIVING_CUES = ("рул", "еду", "в дороге", "за рулем", "за рулём")
@@ -32,12 +32,14 @@ RELATIVE_CUES = (
 
 
 def _amount(raw: object) -> Decimal | None:
+    """A debt worth reading out: finite, above zero, sane; anything else (−5, 0, NaN, inf) is no debt."""
     if raw in (None, ""):
         return None
     try:
-        return Decimal(str(raw).replace(" ", "").replace(",", "."))
+        value = Decimal(str(raw).replace(" ", "").replace(",", "."))
     except InvalidOperation:
         return None
+    return value if value.is_finite() and 0 < value <= MAX_AMOUNT else None
 
 
 @action("debt_prepare", results=("ok", "no_data"), provides=DEBTOR_SLOTS)
@@ -51,7 +53,9 @@ async def debt_prepare(ctx: DialogueContext) -> str:
         account = found[0] if len(found) == 1 else None
     full_name = variables.get("full_name") or (account.owner if account else "")
     amount = (
-        _amount(variables.get("amount")) if variables.get("amount") else (account.debt if account else None)
+        _amount(variables.get("amount"))
+        if variables.get("amount")
+        else (_amount(account.debt) if account else None)
     )
     if not full_name or amount is None:
         return "no_data"
