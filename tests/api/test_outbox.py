@@ -245,3 +245,13 @@ async def test_admin_can_requeue_a_failed_event(db, api_settings, receiver, clie
     assert again.status_code == 409  # delivered now
     staff = await client.post(f"/api/v1/webhooks/events/{event_id}/retry", headers=auth(keys["staff"]))
     assert staff.status_code == 403
+
+
+async def test_a_forbidden_destination_fails_at_once_instead_of_30_retries(db, api_settings):
+    api_settings.webhook_allow_private = False
+    _cid, contact = await _campaign_with_contact(db, "http://0x7f000001:9/hook")  # stored before the check
+    await _finish(db, contact)
+    await _run(db, api_settings)
+    async with db.session() as s:
+        row = (await s.execute(text("SELECT status, attempts, last_error FROM webhook_outbox"))).one()
+    assert row.status == "failed" and row.attempts == 1 and "127.0.0.1" in row.last_error

@@ -51,7 +51,9 @@ _CLAIM_WEBHOOKS = text(
 )
 
 
-async def _record_attempt(db: Database, row: Any, url: str, attempt: Any, settings: Settings) -> None:
+async def _record_attempt(
+    db: Database, row: Any, url: str, attempt: Any, settings: Settings, *, final: bool = False
+) -> None:
     attempts = row.attempts + 1
     async with db.transaction() as s:
         await s.execute(
@@ -72,7 +74,7 @@ async def _record_attempt(db: Database, row: Any, url: str, attempt: Any, settin
         if attempt.ok:
             status, next_at = "delivered", datetime.now(UTC)
         else:
-            status = "failed" if attempts >= settings.webhook_max_attempts else "pending"
+            status = "failed" if final or attempts >= settings.webhook_max_attempts else "pending"
             delay = retry_in(settings, attempts)
             next_at = datetime.now(UTC) + timedelta(seconds=delay)
         await s.execute(
@@ -125,7 +127,8 @@ async def _deliver(db: Database, settings: Settings, client: httpx.AsyncClient, 
         try:
             await check_resolved(url)
         except DestinationRefused as exc:
-            await _record_attempt(db, row, url, Attempt(False, None, str(exc), 0), settings)
+            # a forbidden destination stays forbidden: fail the event now, not after 30 retries
+            await _record_attempt(db, row, url, Attempt(False, None, str(exc), 0), settings, final=True)
             return
     body = envelope(str(row.event_id), row.event_type, row.created_at.isoformat(), row.payload)
     attempt = await post_event(client, url, settings.webhook_secret, str(row.event_id), row.event_type, body)
