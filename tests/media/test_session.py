@@ -331,8 +331,7 @@ async def test_the_recogniser_adapts_to_the_line_before_the_caller_first_speaks(
     async def scenario(session: MediaSession, result: dict) -> None:
         await collect_until(session, result, lambda e: isinstance(e, SpeechEnded), 8)
 
-    config = MediaConfig(asr_warmup_ms=1000)
-    result, _ = await call(scenario, caller, then_silence=1.5, recognizer=recognizer, config=config)
+    result, _ = await call(scenario, caller, then_silence=1.5, recognizer=recognizer)
     assert recognizer.adapted == [32000]  # once, 1 s (asr_warmup_ms) at 16 kHz
     assert [e.text for e in result["events"] if isinstance(e, SpeechEnded)] == ["да"]
 

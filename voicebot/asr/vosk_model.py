@@ -113,7 +113,7 @@ class VoskModelPool:
     #
     # Measured with the small models (2.2 s utterance, --max-active=1000): a fresh recogniser's first
     # utterance costs ~1.3 CPU-s, the next ones ~0.16; decoding 1 s of line silence first costs ~0.75 CPU-s
-    # and still leaves the next utterance at ~0.65, so only speech warms a recogniser. Each one holds
+    # and still leaves the next utterance at ~0.65: only speech warms a recogniser fully. Each one holds
     # ~25 MB once it has decoded. Hence a pool of `max_idle` recognisers warmed on speech at start-up, off
     # any caller's time (`prewarm`), reused call after call; one handed back to a full pool is freed and its
     # memory returned to the system, so memory after the calls end is what it was before they started.

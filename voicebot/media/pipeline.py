@@ -63,9 +63,10 @@ class MediaConfig:
     asr_tail_ms: int = 300
     asr_batch_ms: int = 400  # largest piece of backlog decoded in one thread job
     # Line audio (usually silence under the greeting) a recogniser with `adapt()` decodes before the caller
-    # first speaks. Off by default: measured, 1 s of silence costs a fresh Vosk recogniser more CPU than it
-    # saves on the first utterance; recognisers come warmed on speech from the model pool instead.
-    asr_warmup_ms: int = 0
+    # first speaks, moving part of a fresh recogniser's cold-start cost off the caller's time (1 s of
+    # silence: ~0.75 CPU-s, halves the first utterance's ~1.3 CPU-s). A recogniser from the warm pool
+    # (warmed on speech) skips it. 0: off.
+    asr_warmup_ms: int = 1000
     max_utterance_ms: int = 15000
     silence_timeout: float | None = 8.0  # None: never report silence
     lookahead_frames: int = 1

@@ -15,16 +15,15 @@ stretched or squeezed.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-import warnings
 import wave
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from voicebot.media.encode import encode_opus
 from voicebot.media.resample import StreamResampler
 
 log = logging.getLogger(__name__)
@@ -190,24 +189,15 @@ class StereoRecorder:
         return self.duration
 
     async def finish(self) -> tuple[Path, float]:
-        """Close the WAV and encode it to OGG/Opus (off the event loop). On encoder failure the WAV stays."""
+        """Close the WAV and encode it to OGG/Opus (one encoder at a time, low priority; see encode.py).
+        On encoder failure the WAV stays."""
         duration = self.close()
         target = self.path.with_suffix(".ogg")
         try:
-            await asyncio.to_thread(self._encode, target)
+            await encode_opus(self.path, target, self.opus_bitrate)
         except Exception:
             log.exception("recording %s could not be encoded; keeping the WAV", self.path)
             return self.path, duration
         if not self.keep_wav:
             self.path.unlink(missing_ok=True)
         return target, duration
-
-    def _encode(self, target: Path) -> None:
-        with warnings.catch_warnings():  # pydub 0.25 trips escape-sequence and audioop deprecations
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.simplefilter("ignore", SyntaxWarning)
-            from pydub import AudioSegment  # imported late: pydub probes for ffmpeg on import
-
-        AudioSegment.from_wav(str(self.path)).export(
-            str(target), format="ogg", codec="libopus", bitrate=self.opus_bitrate
-        )
