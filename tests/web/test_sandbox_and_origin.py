@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import re
-import socket
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 from sqlalchemy import text
 
 from tests.web.conftest import csrf_of, login
-from voicebot.api.app import create_app
+from tests.web.test_voice_gate import server_url  # noqa: F401 - the real app on a free port (fixture)
 from voicebot.demo import load_demo_data
 from voicebot.services.keys import create_key
-from voicebot.settings import Settings
 
 
 async def test_ops_chatting_as_a_real_resident_hears_only_the_demo_resident(client, keys, db, web_settings):
@@ -36,24 +31,9 @@ async def test_ops_chatting_as_a_real_resident_hears_only_the_demo_resident(clie
         assert await s.scalar(text("SELECT count(*) FROM calls")) == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-async def served(db, tmp_path):  # noqa: ANN001, ANN201
-    app = create_app(Settings(data_dir=tmp_path), database=db)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn exposes only a flag)
-        await asyncio.sleep(0.02)
-    yield port
-    server.should_exit = True
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, 10)
+def served(server_url: str) -> int:  # noqa: F811 - pytest injects the imported fixture
+    return int(server_url.rsplit(":", 1)[1])
 
 
 async def _session_cookie(port: int, key: str) -> str:
