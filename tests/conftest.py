@@ -19,8 +19,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from tests.faults.proxy import PgProxy
 from voicebot.db import migrate
 from voicebot.db.models import Base
 from voicebot.db.server import EmbeddedPostgres, to_asyncpg_url
@@ -135,3 +137,21 @@ def nlu():  # noqa: ANN201
     engine = create_nlu(Settings())
     engine.warm_up()
     return engine
+
+
+# --- fault injection: a cuttable TCP proxy in front of the test database (tests/faults/proxy.py) ---------
+
+
+@pytest.fixture
+async def pg_proxy(database_url: str) -> AsyncIterator[PgProxy]:
+    url = make_url(database_url)
+    proxy = PgProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    yield proxy
+    await proxy.stop()
+
+
+@pytest.fixture
+def proxied_url(pg_proxy: PgProxy, database_url: str) -> str:
+    """The test database's URL through `pg_proxy`: cut the proxy and the database is gone for this URL."""
+    return pg_proxy.url_for(database_url)

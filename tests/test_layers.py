@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     # the base everything stands on
     "db": 1, "settings": 1, "logs": 1, "values": 1, "rules": 1, "clock": 1, "retry": 1, "models_download": 1,
     "security": 1,
+    "journal": 1, "metrics": 1, "health": 1,  # durable call records, metric objects, dependency probes
 }  # fmt: skip
 
 # Same-layer edges are fine but must go one way; these are the allowed directions among the edges.

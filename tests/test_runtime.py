@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import tempfile
 
 from tests.emulators.agi_client import AGIClientEmulator
 from tests.emulators.ami_server import AMIServerEmulator
@@ -24,7 +25,8 @@ def free_port() -> int:
 def settings(ami_port: int, **extra) -> Settings:
     return Settings(
         fastagi_host="127.0.0.1", fastagi_port=free_port(), ami_host="127.0.0.1", ami_port=ami_port,
-        ami_secret="s3cret", dialer_poll_seconds=0.05, voice_enabled=False, **extra,
+        ami_secret="s3cret", dialer_poll_seconds=0.05, voice_enabled=False,
+        data_dir=tempfile.mkdtemp(prefix="voicebot-runtime-"), **extra,
     )  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """The composition root of `voicebot serve`: every long-lived part built once, with its dependencies
 passed in by name, started in a declared order and stopped in the reverse one.
 
-    settings ─► database ─► voice engine (NLU, recognisers, bot voice) ─► recording purge
+    settings ─► database ─► call records (own pool, local journal, replayer, call ledger)
+             ─► voice engine (NLU, recognisers, bot voice) ─► recording purge
              ─► outbox workers (webhooks, SMS)
              ─► telephony: AudioSocket server ─► inbound router + FastAGI ─► AMI + missed-call watcher ─► dialer
              ─► HTTP (uvicorn, beside the telephony servers, never inside the FastAPI lifespan)
@@ -28,15 +29,20 @@ from voicebot.asterisk.ami import AMIClient
 from voicebot.asterisk.audiosocket import AudioSocketServer
 from voicebot.asterisk.channels import ChannelBook
 from voicebot.asterisk.fastagi import FastAGIServer
+from voicebot.calls.disk import sample_free, space_probe
 from voicebot.calls.engine import VoiceEngine
+from voicebot.calls.reaper import Reaper
+from voicebot.calls.records import CallRecords
 from voicebot.calls.retention import daily_purge
-from voicebot.calls.service import create_voice_engine, warm_up
+from voicebot.calls.service import create_voice_engine, open_call_records, warm_up
 from voicebot.campaigns.dialer import Dialer, worker_id
 from voicebot.campaigns.placing import AMIPlacer, HangupCauses, MachineWatcher
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
 from voicebot.dialogue.library import cached_library
+from voicebot.health import Health
 from voicebot.max.service import MaxService
+from voicebot.metrics import on_scrape, sample_pool
 from voicebot.retry import Backoff
 from voicebot.security.networks import telephony_networks
 from voicebot.services.appointments import Schedule
@@ -62,6 +68,8 @@ class Runtime:
 
     settings: Settings
     db: Database
+    probes: Health = field(default_factory=Health)  # dependency probes behind /healthz
+    records: CallRecords | None = None
     voice: VoiceEngine | None = None
     audiosocket: AudioSocketServer | None = None
     router: InboundRouter | None = None
@@ -110,7 +118,11 @@ def dialogue_capacity(voice: VoiceEngine | None) -> DialogueCapacity:
 
 
 def build_router(
-    settings: Settings, db: Database, voice: VoiceEngine | None, channels: ChannelBook | None = None
+    settings: Settings,
+    db: Database,
+    voice: VoiceEngine | None,
+    channels: ChannelBook | None = None,
+    records: CallRecords | None = None,
 ) -> InboundRouter:
     return InboundRouter(
         db,
@@ -122,6 +134,7 @@ def build_router(
         audiosocket_target=settings.audiosocket_advertise,
         channels=channels,
         callback_max_per_hour=settings.callback_max_per_hour,
+        records=records,
     )
 
 
@@ -218,13 +231,33 @@ async def background(coro_factory: Callable[[], object], name: str) -> AsyncIter
 
 
 @asynccontextmanager
+async def running_records(rt: Runtime) -> AsyncIterator[None]:
+    """Call records: the voice path's own pool, the local journal and its replayer, the call ledger."""
+    rt.records = records = await open_call_records(rt.settings, rt.db)
+    rt.probes.register("journal", records.journal_probe)
+    recordings, min_free = rt.settings.recordings_path, rt.settings.recordings_min_free_mb * 1_000_000
+    rt.probes.register("recordings_disk", space_probe(recordings, min_free))
+    unsample_disk = on_scrape(lambda: sample_free(recordings))
+    unsample = on_scrape(lambda: sample_pool("api", rt.db.engine.pool))
+    reaper = Reaper(records, node=rt.settings.node, stale_after=timedelta(seconds=rt.settings.stale_call_seconds),
+                    callback_delay=timedelta(seconds=rt.settings.callback_delay_seconds))  # fmt: skip
+    try:
+        async with background(reaper.run, "call-reaper"):
+            yield
+    finally:
+        unsample()
+        unsample_disk()
+        await records.close()
+
+
+@asynccontextmanager
 async def running_voice(rt: Runtime) -> AsyncIterator[None]:
     """The voice engine, warmed in the background, and the daily recording purge."""
     if not rt.settings.voice_enabled:
         log.info("voice channel disabled (VOICEBOT_VOICE_ENABLED=false)")
         yield
         return
-    rt.voice = await create_voice_engine(rt.settings, rt.db)
+    rt.voice = await create_voice_engine(rt.settings, rt.db, records=rt.records)
     voice = rt.voice
     async with (
         background(lambda: warm_up(voice), "voice-prewarm"),
@@ -254,7 +287,7 @@ async def running_call_control(rt: Runtime) -> AsyncIterator[None]:
         log.info("dialer, callbacks and FastAGI routing disabled (VOICEBOT_DIALER_ENABLED=false)")
         yield
         return
-    rt.router = build_router(settings, rt.db, rt.voice, rt.channels)
+    rt.router = build_router(settings, rt.db, rt.voice, rt.channels, rt.records)
     rt.fastagi = build_fastagi(settings, rt.router)
     try:
         await rt.fastagi.start()
@@ -334,7 +367,8 @@ async def started(
 ) -> AsyncIterator[Runtime]:
     """Start the parts in their declared order (each may use those before it); stop them in reverse."""
     rt = Runtime(settings, db)
-    parts = [("voice engine", running_voice)] if voice else []
+    parts = [("call records", running_records)]
+    parts += [("voice engine", running_voice)] if voice else []
     parts.append(("outbox workers", running_outbox))
     parts.append(("MAX bot", running_max))
     parts.append(("appointment reminders", running_reminders))
@@ -366,6 +400,7 @@ class HTTPServer(uvicorn.Server):
         health: TelephonyHealth | None = None,
         cards: CardHub | None = None,
         max_service: MaxService | None = None,
+        probes: Health | None = None,
     ) -> HTTPServer:
         from voicebot.api.app import create_app
 
@@ -376,6 +411,7 @@ class HTTPServer(uvicorn.Server):
             telephony_health=health,
             call_cards=cards,
             max_service=max_service,
+            health=probes,
         )
         return cls(http_config(app, settings.http_host, settings.http_port))
 
@@ -410,7 +446,7 @@ async def serve(settings: Settings, *, http: bool = True, telephony: bool = True
         if not http:
             await stop.wait()
             return
-        server = HTTPServer.for_app(settings, db, rt.voice, rt.health, rt.cards, rt.max)
+        server = HTTPServer.for_app(settings, db, rt.voice, rt.health, rt.cards, rt.max, rt.probes)
         http_task = asyncio.create_task(server.serve(), name="http")
         stopping = asyncio.create_task(stop.wait(), name="stop-signal")
         await asyncio.wait({http_task, stopping}, return_when=asyncio.FIRST_COMPLETED)

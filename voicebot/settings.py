@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     recordings_dir: Path | None = Field(
         default=None, description="Call recordings; empty: DATA_DIR/recordings."
     )
+    recordings_min_free_mb: int = Field(
+        default=500, description="Below this much free space (MB) new calls are not recorded (calls go on)."
+    )
     recording_retention_days: int = Field(
         default=3 * 365, description="Recordings older than this are deleted."
     )
@@ -327,6 +330,41 @@ class Settings(BaseSettings):
         default=600, ge=0, description="Requests one API key may make per minute; more get 429. 0: no limit."
     )
 
+    # --- resilience and observability (faults issue) --------------------------------------------
+    journal_path: Path | None = Field(
+        default=None,
+        description="Local SQLite journal of call records awaiting PostgreSQL; empty: one per database in DATA_DIR/journal/.",
+    )
+    db_read_timeout: float = Field(
+        default=1.0,
+        description="Longest a call waits for a database read (account lookup…); past it: overflow + callback.",
+    )
+    journal_write_wait: float = Field(
+        default=2.0,
+        description="Longest a call write waits for PostgreSQL before relying on the local journal alone (s).",
+    )
+    voice_db_pool_size: int = Field(
+        default=5, description="Database connections of the voice path, apart from the HTTP API's pool."
+    )
+    node_name: str = Field(
+        default="", description="This process's name on call rows (reaper); empty: host:AudioSocket port."
+    )
+    stale_call_seconds: int = Field(
+        default=3600,
+        description="A call still 'active' this long after it started is closed as interrupted by the reaper.",
+    )
+    api_max_concurrent: int = Field(
+        default=16,
+        description="HTTP requests handled at once; more get 503 + Retry-After at once (a burst never queues).",
+    )
+    api_max_concurrent_exports: int = Field(
+        default=2, description="Exports and contact uploads handled at once (within their own budget)."
+    )
+    metrics_token: str = Field(
+        default="",
+        description="Bearer token that may read /metrics; empty: only loopback clients may read it.",
+    )
+
     # --- logging -------------------------------------------------------------------------------
     log_level: str = Field(default="INFO", description="Root log level.")
     log_format: Literal["json", "text"] = Field(default="json", description="Log line format.")
@@ -334,6 +372,12 @@ class Settings(BaseSettings):
     @property
     def recordings_path(self) -> Path:
         return self.recordings_dir or self.data_dir / "recordings"
+
+    @property
+    def node(self) -> str:
+        import socket
+
+        return self.node_name or f"{socket.gethostname()}:{self.audiosocket_port}"
 
     @property
     def cache_dir(self) -> Path:

@@ -6,7 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from voicebot.calls.callrow import insert_call_row
+from sqlalchemy import insert
+
 from voicebot.calls.retention import purge_recordings
 from voicebot.db.models import Call
 
@@ -14,10 +15,11 @@ from voicebot.db.models import Call
 async def _call(db, path: Path | None, age_days: int) -> uuid.UUID:  # noqa: ANN001
     call_id = uuid.uuid4()
     started = datetime.now(UTC) - timedelta(days=age_days)
-    await insert_call_row(
-        db, call_id, direction="inbound", channel="voice", started_at=started,
-        recording_path=str(path) if path else None,
-    )  # fmt: skip
+    async with db.transaction() as session:
+        await session.execute(insert(Call).values(
+            id=call_id, direction="inbound", channel="voice", started_at=started,
+            recording_path=str(path) if path else None,
+        ))  # fmt: skip
     return call_id
 
 

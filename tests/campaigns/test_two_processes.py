@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from voicebot.campaigns.store import create_campaign
-from voicebot.db.models import CampaignContact
+from voicebot.db.models import Call, CampaignContact
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +41,7 @@ async def wait_exit(proc: subprocess.Popen, limit: float = 60) -> int:
     return proc.returncode
 
 
-async def make_campaign(db, n: int) -> int:
+async def make_campaign(db, n: int, settings: dict | None = None) -> int:
     rows = [{"phone": f"+7916100{i:04d}", "message": "Отключение воды"} for i in range(n)]
     report = await create_campaign(
         db,
@@ -51,6 +51,7 @@ async def make_campaign(db, n: int) -> int:
         max_concurrent=40,
         calls_per_second=100,
         start=True,
+        settings=settings,
     )
     return report.campaign_id
 
@@ -74,8 +75,15 @@ async def test_two_processes_never_dial_a_contact_twice(db, database_url, tmp_pa
     assert await states(db) == Counter({"done": 300})
 
 
-async def test_killed_process_work_is_resumed_after_its_lease(db, database_url, tmp_path):
-    await make_campaign(db, 60)
+RETRY_FAILED_MINUTES = 0.05  # 3 s: the "failed" retry rule an interrupted attempt falls under
+
+
+async def test_killed_process_work_is_retried_by_the_policy_not_at_once(db, database_url, tmp_path):
+    """kill -9 mid-call: the calls in flight count as attempts (a calls row, outcome interrupted) and are
+    retried after the policy's delay, never straight after the takeover."""
+    await make_campaign(
+        db, 60, {"retry": {"failed": {"delay_minutes": RETRY_FAILED_MINUTES, "max_attempts": 3}}}
+    )
     t0 = time.time()
     lease = 1.5
     out_a, out_b = tmp_path / "a.txt", tmp_path / "b.txt"
@@ -93,9 +101,18 @@ async def test_killed_process_work_is_resumed_after_its_lease(db, database_url, 
     taken = dials(out_b)
     counts = Counter(cid for cid, _ in taken)
     assert max(counts.values()) == 1 and len(counts) == 60  # the survivor dialled every contact once
+    retry = RETRY_FAILED_MINUTES * 60
     for cid, at in taken:
-        if cid in held:  # the victim's calls were redialled only after its lease ran out
-            assert at >= held[cid] + lease - 0.2
+        if cid in held:  # redialled only after the lease ran out AND the retry delay passed
+            assert at >= held[cid] + lease + retry - 0.2
     assert set(held) <= set(counts)
     assert killed_at <= max(at for _, at in taken)
     assert await states(db) == Counter({"done": 60})
+    async with db.session() as session:
+        interrupted = (await session.execute(
+            select(Call.contact_id, Call.status).where(Call.outcome == "interrupted")
+        )).all()  # fmt: skip
+        attempts = dict((await session.execute(select(CampaignContact.id, CampaignContact.attempts))).all())
+    # claimed by the victim (some not yet rung: a claim cannot tell) — every one counted, none left active
+    assert set(held) <= {cid for cid, _ in interrupted} and {s for _, s in interrupted} == {"ended"}
+    assert all(attempts[cid] == 2 for cid in held)  # the interrupted attempt counted

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from tests.campaigns.helpers import FakeClock, FakePhone
 from tests.emulators.agi_client import AGIClientEmulator
@@ -46,12 +46,10 @@ async def test_burst_of_300_calls_with_20_slots(db):
             call_id = uuid.UUID(peer.variables["VOICEBOT_UUID"])
             if action == "dialogue":  # what the voice channel and the runtime do with an admitted call
                 dialogues.append((clock.now, clock.now + DIALOGUE))
-                async with db.transaction() as session:
-                    await session.execute(insert(Call).values(
-                        id=call_id, direction="inbound", channel="voice", phone=caller, scenario="inbound_router",
-                        offered_at=clock.now + timedelta(seconds=1), answered_at=clock.now + timedelta(seconds=1),
-                        started_at=clock.now, status="ended", outcome="hangup",
-                    ))  # fmt: skip
+                ledger = router.records.ledger
+                await ledger.started(call_id, direction="inbound", channel="voice", scenario="inbound_router",
+                                     started_at=clock.now + timedelta(seconds=1), phone=caller)  # fmt: skip
+                await ledger.ended(call_id, outcome="hangup", ended_at=clock.now + DIALOGUE)
             else:  # the dialplan plays the busy message, records, and reports the message over AMI
                 await router.flush()
                 await watcher.on_user_event(AMIMessage([

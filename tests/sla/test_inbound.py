@@ -72,21 +72,18 @@ async def test_admitted_call_gets_id_scenario_and_dialogue(setup, db):
         {"dialed": "74951234567"},
         "inbound",
     )
-    # The dialogue runtime writes its row with its own start time; the router puts the AGI offer time on it.
-    async with db.transaction() as session:
-        await session.execute(
-            insert(Call).values(id=call_id, direction="inbound", channel="voice", phone="+79161234567",
-                                offered_at=NOW + timedelta(seconds=2), answered_at=NOW + timedelta(seconds=2))
-        )  # fmt: skip
+    # The router reports the offer to the call ledger, the dialogue runtime its start: one row, both times.
     await router.flush()
-    for _ in range(20):
-        async with db.session() as session:
-            row = await session.get(Call, call_id)
-        if row.offered_at == NOW:
-            break
-        await asyncio.sleep(0.1)
+    await router.records.ledger.started(call_id, direction="inbound", channel="voice", scenario="request_intake",
+                                        started_at=NOW + timedelta(seconds=2), phone="+79161234567")  # fmt: skip
+    async with db.session() as session:
+        row = await session.get(Call, call_id)
     assert row.offered_at == NOW and row.dialed == "74951234567"
-    assert row.answered_at == NOW + timedelta(seconds=2)
+    assert row.answered_at == NOW + timedelta(seconds=2) and row.status == "active"
+    await asyncio.sleep(0.7)  # past offer_ttl: a started call is never recorded as missed
+    async with db.session() as session:
+        assert (await session.get(Call, call_id)).outcome is None
+        assert (await session.execute(select(Callback))).first() is None
 
 
 async def test_unknown_number_goes_to_the_router_scenario(setup):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from voicebot import __version__
@@ -18,6 +16,7 @@ from voicebot.api import (
     campaigns,
     company,
     messenger,
+    monitoring,
     office,
     outages,
     recordings,
@@ -25,12 +24,14 @@ from voicebot.api import (
     simulations,
 )
 from voicebot.api.access import FailureLimiter, KeyRateLimiter
+from voicebot.api.concurrency import ConcurrencyLimit
 from voicebot.api.docs import install_docs
 from voicebot.api.errors import document_errors, install_error_handlers
 from voicebot.api.headers import SecurityHeaders
 from voicebot.api.limits import BodyLimit
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
+from voicebot.health import Health
 from voicebot.security.networks import parse_networks
 from voicebot.services.simulations import SimulationStore
 from voicebot.settings import Settings, get_settings
@@ -106,6 +107,25 @@ def _mount_ui_and_voice(app: FastAPI) -> None:
     app.include_router(voice_router)
 
 
+def _cheap_endpoint_context(func: Any) -> dict[str, Any]:
+    """File, line and name of an endpoint from its code object: no source file read, no tokenizing."""
+    code = getattr(func, "__code__", None)
+    context: dict[str, Any] = {"function": getattr(func, "__name__", "?")}
+    if code is not None:
+        context.update(file=code.co_filename, line=code.co_firstlineno)
+    return context
+
+
+def _keep_first_requests_cheap() -> None:
+    """FastAPI reads and tokenizes each endpoint's source file on its first request (for error messages):
+    seconds of CPU on the event loop when a burst first hits many endpoints, while live calls share that
+    loop (measured with `voicebot bench isolation`). The code object already knows file and line."""
+    from fastapi import routing
+
+    if hasattr(routing, "_extract_endpoint_context"):
+        routing._extract_endpoint_context = _cheap_endpoint_context  # type: ignore[attr-defined]
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -114,11 +134,13 @@ def create_app(
     telephony_health: Any = None,
     call_cards: Any = None,
     max_service: Any = None,
+    health: Health | None = None,
 ) -> FastAPI:
     """`database` given: use it as is (`voicebot.runtime`, tests); otherwise open (and maybe start and
     migrate) one. `voice_engine` runs the browser voice channel; without one it answers "unavailable".
     `telephony_health` (voicebot.services.doctor.TelephonyHealth): its problems show on /healthz and in the UI.
-    `call_cards` (voicebot.services.callcard.CardHub): call cards pushed to operators' pages."""
+    `call_cards` (voicebot.services.callcard.CardHub): call cards pushed to operators' pages.
+    `health`: the runtime's dependency probes (/healthz); the database probe is added here."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -129,6 +151,7 @@ def create_app(
             return
         async with open_database(settings) as db:
             app.state.db = db
+            app.state.health.register("database", monitoring.database_probe(db))
             yield
 
     app = FastAPI(
@@ -145,8 +168,10 @@ def create_app(
     app.state.telephony_health = telephony_health
     app.state.call_cards = call_cards
     app.state.max_service = max_service  # the MAX bot; its webhook route and outage posts use it
+    app.state.health = health or Health()
     if database is not None:  # usable without running the lifespan (tests with ASGITransport)
         app.state.db = database
+        app.state.health.register("database", monitoring.database_probe(database))
     app.state.auth_limiter = FailureLimiter(settings.api_auth_max_failures, settings.api_auth_block_seconds)
     app.state.key_limiter = KeyRateLimiter(settings.api_rate_per_minute)
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
@@ -154,40 +179,18 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(
+        ConcurrencyLimit, general=settings.api_max_concurrent, heavy=settings.api_max_concurrent_exports
+    )
+    app.add_middleware(
         BodyLimit,
         default=settings.api_max_body_bytes,
         uploads=settings.api_max_upload_bytes,
         upload_paths=UPLOAD_PATHS,
     )
     app.include_router(api_router())
+    app.include_router(monitoring.router)
     _document_security(app)
     _mount_ui_and_voice(app)
-
-    @app.get("/healthz", tags=["health"], summary="Liveness and database health")
-    async def healthz(request: Request) -> JSONResponse:
-        db: Database = request.app.state.db
-        started = time.perf_counter()
-        try:
-            await db.ping()
-        except Exception as exc:  # any failure means "not healthy"; say which
-            return JSONResponse(
-                {
-                    "status": "unavailable",
-                    "version": __version__,
-                    "database": {"ok": False, "error": type(exc).__name__},
-                },
-                status_code=503,
-            )
-        latency = round((time.perf_counter() - started) * 1000, 2)
-        body: dict[str, Any] = {
-            "status": "ok",
-            "version": __version__,
-            "database": {"ok": True, "latency_ms": latency},
-        }
-        health = request.app.state.telephony_health
-        if health is not None:
-            # Its own verdict: the HTTP side is alive either way (container health checks stay green).
-            body["telephony"] = health.as_dict()
-        return JSONResponse(body)
+    _keep_first_requests_cheap()
 
     return app

@@ -15,6 +15,7 @@ from typing import Any
 
 from voicebot.calls.admission import Admission
 from voicebot.calls.overflow import run_overflow
+from voicebot.calls.records import CallRecords
 from voicebot.calls.registry import Announcement, CallRegistry
 from voicebot.calls.speech import BotVoice
 from voicebot.calls.ungated import TapTransport, UngatedRecognizer
@@ -24,6 +25,7 @@ from voicebot.dialogue.library import FlowLibrary
 from voicebot.logs import call_id_var
 from voicebot.media.interfaces import CallTransport
 from voicebot.media.pipeline import MediaConfig
+from voicebot.metrics import ADMISSION_REFUSALS
 from voicebot.nlu import NLU
 from voicebot.security.masking import mask_phone
 from voicebot.settings import INBOUND_SCENARIO, Settings
@@ -68,8 +70,11 @@ class VoiceEngine:
     on_leave: LeaveHook = _no_leave_hook  # AMI Setvar VOICEBOT_ACTION on the caller's channel (TransferDesk)
     inbound_scenario: str = DEFAULT_INBOUND
     reply_observer: ReplyObserver | None = None
+    records: CallRecords | None = None  # where calls write; None: straight to `db` (tests, tools)
 
     def __post_init__(self) -> None:
+        if self.records is None:
+            self.records = CallRecords.direct(self.db)
         if self.media_config is None:
             self.media_config = media_config_from(self.settings)
         if self.inbound_scenario not in self.library.flows:
@@ -111,6 +116,7 @@ class VoiceEngine:
                     )
                     return await VoiceCall(self, transport, spec, notify).run()
                 reason = "no_asr" if self.recognizers is None else "full"
+                ADMISSION_REFUSALS.labels(reason).inc()
                 log.warning("call answered with the overflow message", extra={"reason": reason})
                 return await run_overflow(self, transport, spec, notify)
         finally:

@@ -13,8 +13,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from voicebot.calls.callrow import insert_call_row
-from voicebot.db.callbacks import schedule_callback
 from voicebot.logs import logged_failure
 from voicebot.media.pipeline import MediaConfig, MediaSession
 from voicebot.security.masking import mask_phone
@@ -43,19 +41,13 @@ async def run_overflow(
     from voicebot.calls.voice import CallResult
 
     now = datetime.now(UTC)
-    text = MESSAGE_WITH_CALLBACK if spec.phone else MESSAGE_NO_NUMBER
     media = MediaSession(transport, config=MediaConfig(silence_timeout=None))
     await media.start()
     try:
-        speech = asyncio.ensure_future(engine.voice.say_text(text))
+        message = asyncio.ensure_future(play_overflow_message(engine, media, spec, notify))
         if spec.sandbox is None:  # a test call never queues a call back nor counts in the figures
-            await _write_rows(engine, spec, now)
-        if notify is not None:
-            await notify({"type": "bot", "text": text, "step": OVERFLOW_OUTCOME})
-        audio = await speech
-        playout = media.play(audio.pcm, audio.sample_rate, interruptible=False)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.ensure_future(_resolved(playout)), MAX_MESSAGE_WAIT)
+            await record_unserved(engine, spec, now, "full")
+        await message
         await engine.leave(spec.call_id, "hangup")  # the message was said: not a crash for the dialplan
     except Exception:
         log.exception("overflow call failed")
@@ -68,48 +60,56 @@ async def run_overflow(
     return CallResult(spec.call_id, OVERFLOW_OUTCOME, overflow=True)
 
 
+async def play_overflow_message(
+    engine: VoiceEngine, media: MediaSession, spec: CallSpec, notify: Notify | None = None
+) -> None:
+    """Say that the lines are busy (and that we call back, when the number is known) on a started session."""
+    text = MESSAGE_WITH_CALLBACK if spec.phone else MESSAGE_NO_NUMBER
+    speech = asyncio.ensure_future(engine.voice.say_text(text))
+    if notify is not None:
+        await notify({"type": "bot", "text": text, "step": OVERFLOW_OUTCOME})
+    audio = await speech
+    playout = media.play(audio.pcm, audio.sample_rate, interruptible=False)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.ensure_future(_resolved(playout)), MAX_MESSAGE_WAIT)
+
+
 async def _resolved(playout: object) -> object:
     return await playout  # type: ignore[misc]
 
 
-async def _write_rows(engine: VoiceEngine, spec: CallSpec, now: datetime) -> None:
+async def record_unserved(engine: VoiceEngine, spec: CallSpec, answered_at: datetime, reason: str) -> None:
+    """The call row (outcome overflow) and the promised callback, through the journal: never lost."""
+    ledger = engine.records.ledger
+    now = datetime.now(UTC)
     try:
-        await insert_call_row(
-            engine.db,
-            spec.call_id,
-            direction=spec.direction or "inbound",
-            channel=spec.channel,
-            scenario=spec.scenario,
-            phone=spec.phone,
-            campaign_id=spec.campaign_id,
-            contact_id=spec.contact_id,
-            status="ended",
-            outcome=OVERFLOW_OUTCOME,
-            offered_at=now,
-            answered_at=now,
-            started_at=now,
-            ended_at=now,
-            variables={k: str(v) for k, v in spec.variables.items()},
-            meta={"overflow": True},
-        )
+        if spec.call_id in ledger.active:  # the dialogue had started before its data went missing
+            await ledger.ended(
+                spec.call_id, outcome=OVERFLOW_OUTCOME, ended_at=now, meta={"overflow": reason}
+            )
+        else:
+            await ledger.unserved(
+                spec.call_id,
+                direction=spec.direction or "inbound",
+                channel=spec.channel,
+                scenario=spec.scenario,
+                outcome=OVERFLOW_OUTCOME,
+                offered_at=answered_at,
+                answered_at=answered_at,
+                ended_at=now,
+                meta={"overflow": reason},
+                phone=spec.phone,
+                campaign_id=spec.campaign_id,
+                contact_id=spec.contact_id,
+                variables={k: str(v) for k, v in spec.variables.items()},
+            )
         if spec.phone:
-            await _schedule_callback(engine, spec, now)
+            await engine.records.schedule_callback(
+                spec.phone, "overflow", missed_at=answered_at, delay=CALLBACK_DELAY,
+                source_call_id=spec.call_id, scenario=spec.scenario,
+            )  # fmt: skip
+            log.info("overflow call back scheduled", extra={"phone": mask_phone(spec.phone)})
         else:
             log.warning("overflow call without a number: no call back possible")
     except Exception:  # the caller still hears the message
         log.exception("could not record the overflow call")
-
-
-async def _schedule_callback(engine: VoiceEngine, spec: CallSpec, now: datetime) -> None:
-    # The shared queue keeps one open callback per phone and the 10-minute promise.
-    async with engine.db.transaction() as session:
-        await schedule_callback(
-            session,
-            spec.phone,
-            "overflow",
-            missed_at=now,
-            delay=CALLBACK_DELAY,
-            source_call_id=spec.call_id,
-            scenario=spec.scenario,
-        )
-    log.info("overflow call back scheduled", extra={"phone": mask_phone(spec.phone)})

@@ -11,6 +11,7 @@ import logging
 from voicebot.calls.admission import Admission
 from voicebot.calls.engine import VoiceEngine
 from voicebot.calls.overflow import MESSAGE_NO_NUMBER, MESSAGE_WITH_CALLBACK
+from voicebot.calls.records import CallRecords, default_journal_path
 from voicebot.calls.registry import CallRegistry
 from voicebot.calls.speech import BotVoice, fixed_prompts, prewarm
 from voicebot.db.session import Database
@@ -59,6 +60,7 @@ async def create_voice_engine(
     nlu: NLU | None = None,
     library: FlowLibrary | None = None,
     recognizers=None,  # noqa: ANN001
+    records: CallRecords | None = None,
 ) -> VoiceEngine:
     from voicebot.nlu import create_nlu
 
@@ -73,6 +75,19 @@ async def create_voice_engine(
         admission=Admission(settings.max_dialogues),
         registry=CallRegistry(settings.voice_announce_ttl),
         dtmf_timeout=settings.voice_dtmf_timeout,
+        records=records,
+    )
+
+
+async def open_call_records(settings: Settings, db: Database) -> CallRecords:
+    """The voice path's own pool and the local journal (see voicebot.calls.records)."""
+    return await CallRecords.open(
+        db.url,
+        settings.journal_path or default_journal_path(settings.data_dir, db.url),
+        pool_size=settings.voice_db_pool_size,
+        read_timeout=settings.db_read_timeout,
+        write_wait=settings.journal_write_wait,
+        node=settings.node,
     )
 
 

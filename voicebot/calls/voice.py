@@ -20,18 +20,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from voicebot.calls.callrow import save_call_media
+from voicebot.calls.disk import may_record
 from voicebot.calls.dtmf import DtmfCollector
 from voicebot.calls.grammar import grammar_for
+from voicebot.calls.overflow import OVERFLOW_OUTCOME, play_overflow_message, record_unserved
 from voicebot.calls.registry import Direction
 from voicebot.dialogue.context import CallerInput
 from voicebot.dialogue.runtime import BotTurn, Dialogue
 from voicebot.dialogue.sandbox import Sandbox
 from voicebot.dialogue.session import open_dialogue
+from voicebot.dialogue.store import DataUnavailable
 from voicebot.logs import call_id_var, logged_failure
 from voicebot.media.frames import BargeIn, Dtmf, Hangup, Silence, SpeechEnded
 from voicebot.media.pipeline import MediaSession
 from voicebot.media.player import Playout, PlayoutState
+from voicebot.metrics import ADMISSION_REFUSALS
 
 if TYPE_CHECKING:
     from voicebot.calls.engine import VoiceEngine
@@ -95,6 +98,7 @@ class VoiceCall:
         self._speech_span: tuple[float, float] | None = None  # the caller speech the next turn answers
         self._observed: set[asyncio.Task[None]] = set()
         self.dtmf = DtmfCollector(engine.dtmf_timeout)
+        self.unavailable = False  # the dialogue's data could not be read: overflow message instead
 
     async def run(self) -> CallResult:
         token = call_id_var.set(str(self.spec.call_id))
@@ -106,8 +110,10 @@ class VoiceCall:
     async def _run(self) -> CallResult:
         engine, spec = self.engine, self.spec
         self.recognizer = engine.new_recognizer(str(spec.call_id))
-        record = engine.record and spec.sandbox is None
-        path = recording_path(engine.settings.recordings_path, spec.call_id) if record else None
+        root = engine.settings.recordings_path
+        min_free = engine.settings.recordings_min_free_mb * 1_000_000
+        record = engine.record and spec.sandbox is None and may_record(root, min_free)
+        path = recording_path(root, spec.call_id) if record else None
         media = self.media = MediaSession(
             engine.wrap_transport(self.transport, self.recognizer),
             recognizer=engine.gate_recognizer(self.recognizer),
@@ -133,20 +139,58 @@ class VoiceCall:
                 campaign_id=spec.campaign_id,
                 contact_id=spec.contact_id,
                 sandbox=spec.sandbox,
+                store=engine.records.store() if spec.sandbox is None else None,
             )
             self.dialogue.offset_clock = media.offset_ms
             turn = await self._converse()
+        except DataUnavailable as exc:
+            log.warning(
+                "data the dialogue needs is unavailable; overflow message",
+                extra={**self.extra, "error": str(exc)},
+            )
+            ADMISSION_REFUSALS.labels("database").inc()
+            self.unavailable = True
+            await self._apologise(answered_at)
         except Exception:
             log.exception("voice call failed", extra=self.extra)
             await self._close_dialogue()
         finally:
             recording = await self._shutdown()
         meta = {"transfer": turn.transfer} if turn is not None and turn.transfer else {}
-        if self.dialogue is not None and spec.sandbox is None:
-            await save_call_media(engine.db, spec.call_id, recording, answered_at, meta)
-        outcome = self.dialogue.ctx.outcome if self.dialogue else None
+        if self.unavailable:
+            outcome: str | None = OVERFLOW_OUTCOME
+        else:
+            if self.dialogue is not None and spec.sandbox is None:
+                await self._save_media(recording, answered_at, meta)
+            outcome = self.dialogue.ctx.outcome if self.dialogue else None
         await self.notify({"type": "end", "outcome": outcome, "call_id": str(spec.call_id)})
         return CallResult(spec.call_id, outcome, turn.transfer if turn else None, recording)
+
+    async def _save_media(
+        self, recording: tuple[Path, float] | None, answered_at: datetime, meta: dict
+    ) -> None:
+        values: dict[str, Any] = {"answered_at": answered_at, "meta": meta or None}
+        if recording is not None:
+            values.update(recording_path=str(recording[0]), recording_duration=round(recording[1], 2))
+        try:
+            await self.engine.records.ledger.media(self.spec.call_id, **values)
+        except Exception:  # the call is over either way; losing the path must not hide the dialogue's outcome
+            log.exception("could not store the call's recording", extra=self.extra)
+
+    async def _apologise(self, answered_at: datetime) -> None:
+        """The caller's data cannot be read now: the overflow message, and the call row and the promised
+        callback written (journalled) while it plays."""
+        assert self.media is not None
+        message = asyncio.ensure_future(
+            play_overflow_message(self.engine, self.media, self.spec, self.notify)
+        )
+        if self.spec.sandbox is None:
+            await record_unserved(self.engine, self.spec, answered_at, "database")
+        try:
+            await message
+        except Exception:
+            log.exception("overflow message failed", extra=self.extra)
+        await self.engine.leave(self.spec.call_id, "hangup")  # said in full: not a crash for the dialplan
 
     # --- the conversation -----------------------------------------------------------------------------
 

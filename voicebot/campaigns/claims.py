@@ -10,6 +10,7 @@ back with the time they may be tried again.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ from voicebot.db.models import Call, CampaignContact, DoNotCall
 
 log = logging.getLogger(__name__)
 
-DEBT_LOCK_KEY = 230_0001  # pg advisory lock serialising debt decisions across processes
+DEBT_LOCK_KEY = 230_0001
+INTERRUPTED = "interrupted"  # outcome of a call whose process died (see voicebot.calls.reaper)  # pg advisory lock serialising debt decisions across processes
 
 
 @dataclass(frozen=True)
@@ -62,14 +64,15 @@ _IN_FLIGHT = text(
 _CLAIM_EXPIRED = text(
     """
     WITH picked AS (
-        SELECT id FROM campaign_contacts
+        SELECT id, lease_expires_at AS old_lease FROM campaign_contacts
          WHERE campaign_id = :cid AND state = 'in_progress' AND lease_expires_at <= :now
          LIMIT :n
          FOR UPDATE SKIP LOCKED)
     UPDATE campaign_contacts c
        SET lease_owner = :worker, lease_expires_at = :lease
       FROM picked WHERE c.id = picked.id
-    RETURNING c.id, c.phone, c.timezone, c.account_number, c.variables, c.attempts, c.last_call_id
+    RETURNING c.id, c.phone, c.timezone, c.account_number, c.variables, c.attempts, c.last_call_id,
+              picked.old_lease AS lease_expires_at
     """
 )
 _CLAIM_PENDING = text(
@@ -134,13 +137,12 @@ async def claim_contacts(
     if room <= 0:
         return []
     params = {"cid": campaign.id, "now": now, "n": room, "worker": worker, "lease": now + lease}
-    rows = (await session.execute(_CLAIM_EXPIRED, params)).all()  # crashed workers' calls first
-    if len(rows) < room:
-        params["n"] = room - len(rows)
-        rows += (await session.execute(_CLAIM_PENDING, params)).all()
+    expired = (await session.execute(_CLAIM_EXPIRED, params)).all()  # crashed workers' calls first
+    if expired:
+        await _settle_taken_over(session, campaign, expired, now, lease)
+    rows = (await session.execute(_CLAIM_PENDING, params)).all()
     if not rows:
         return []
-    rows = await _settle_taken_over(session, rows)
     blocked = await _do_not_call(session, [r.phone for r in rows])
     history = None
     if campaign.policy.debt_limits:
@@ -200,25 +202,99 @@ def _next_allowed(policy: CampaignPolicy, history: DebtHistory | None, row: Any,
     raise ValueError("no moment found to call this debtor")
 
 
-async def _settle_taken_over(session: AsyncSession, rows: list[Any]) -> list[Any]:
-    """A contact whose expired lease hides a finished call is done, not dialled again."""
+async def _settle_taken_over(
+    session: AsyncSession, campaign: RunningCampaign, rows: list[Any], now: datetime, lease: timedelta
+) -> None:
+    """Contacts whose worker died mid-call. A finished call makes the contact done; an unfinished one was
+    an attempt all the same (it may have rung, or been answered): it keeps its place in the attempt count
+    and in the 230-ФЗ counters (a calls row, outcome `interrupted`), and is retried by the policy's
+    "failed" rule — never straight away, so nobody is called twice in a row because we crashed."""
     call_ids = [r.last_call_id for r in rows if r.last_call_id is not None]
-    if not call_ids:
-        return rows
-    # Rows the dialer wrote for attempts without a dialogue (busy, no answer, machine) settle nothing.
-    query = select(Call.id, Call.outcome).where(Call.id.in_(call_ids), ~Call.meta.has_key("attempt"))
-    found = await session.execute(query)
-    finished = {cid: outcome for cid, outcome in found if outcome}
-    done = [r for r in rows if r.last_call_id in finished]
-    if done:
-        table = CampaignContact.__table__
+    found = (
         await session.execute(
-            table.update()
-            .where(table.c.id == bindparam("cid_"))
-            .values(state="done", outcome=bindparam("outcome"), lease_owner=None, lease_expires_at=None),
-            [{"cid_": r.id, "outcome": finished[r.last_call_id]} for r in done],
+            select(Call.id, Call.outcome).where(Call.id.in_(call_ids), ~Call.meta.has_key("attempt"))
         )
-    return [r for r in rows if r.last_call_id not in finished]
+        if call_ids
+        else []
+    )
+    outcomes = {cid: outcome for cid, outcome in found}
+    done = [r for r in rows if outcomes.get(r.last_call_id) not in (None, INTERRUPTED)]
+    unfinished = [r for r in rows if r not in done]
+    table = CampaignContact.__table__
+    where = table.c.id == bindparam("cid_")
+    if done:
+        await session.execute(
+            table.update().where(where)
+            .values(state="done", outcome=bindparam("outcome"), lease_owner=None, lease_expires_at=None),
+            [{"cid_": r.id, "outcome": outcomes[r.last_call_id]} for r in done],
+        )  # fmt: skip
+    if not unfinished:
+        return
+    await _close_interrupted(session, campaign, [r for r in unfinished if r.last_call_id], now, lease)
+    rule = campaign.policy.retry["failed"]
+    retry = [r for r in unfinished if r.attempts < rule.max_attempts or not r.last_call_id]
+    give_up = [r for r in unfinished if r not in retry]
+    if retry:
+        await session.execute(
+            table.update().where(where)
+            .values(state="pending", next_attempt_at=bindparam("next"), last_result=INTERRUPTED,
+                    lease_owner=None, lease_expires_at=None),
+            [{"cid_": r.id, "next": now + rule.delay if r.last_call_id else now} for r in retry],
+        )  # fmt: skip
+    if give_up:
+        await session.execute(
+            table.update().where(where)
+            .values(state="failed", outcome="max_attempts", last_result=INTERRUPTED, lease_owner=None,
+                    lease_expires_at=None),
+            [{"cid_": r.id} for r in give_up],
+        )  # fmt: skip
+    log.warning(
+        "calls in flight at a crash counted as attempts",
+        extra={"campaign_id": campaign.id, "retried": len(retry), "given_up": len(give_up)},
+    )
+
+
+_CLOSE_INTERRUPTED = text(
+    """
+    INSERT INTO calls (id, direction, channel, scenario, phone, campaign_id, contact_id, variables, status,
+                       outcome, started_at, ended_at, meta)
+    VALUES (:id, 'outbound', 'voice', :scenario, :phone, :campaign_id, :contact_id, CAST(:variables AS jsonb),
+            'ended', 'interrupted', :started_at, :now, '{"interrupted": true}'::jsonb)
+    ON CONFLICT (id) DO UPDATE SET status = 'ended', outcome = 'interrupted', ended_at = :now,
+        meta = COALESCE(calls.meta, '{}'::jsonb) || '{"interrupted": true}'::jsonb
+     WHERE calls.outcome IS NULL
+    """
+)
+
+
+async def _close_interrupted(
+    session: AsyncSession, campaign: RunningCampaign, rows: list[Any], now: datetime, lease: timedelta
+) -> None:
+    """The interrupted attempt's calls row: it counts for 230-ФЗ (see campaigns.limits) and in reports."""
+    if not rows:
+        return
+    await session.execute(
+        _CLOSE_INTERRUPTED,
+        [
+            {
+                "id": r.last_call_id,
+                "scenario": campaign.scenario,
+                "phone": r.phone,
+                "campaign_id": campaign.id,
+                "contact_id": r.id,
+                "variables": json.dumps(
+                    {
+                        **{k: str(v) for k, v in (r.variables or {}).items()},
+                        **({"account": r.account_number} if r.account_number else {}),
+                    }
+                ),  # fmt: skip
+                # the attempt began when the dead worker took its lease
+                "started_at": (r.lease_expires_at or now) - lease,
+                "now": now,
+            }
+            for r in rows
+        ],
+    )
 
 
 async def _do_not_call(session: AsyncSession, phones: list[str]) -> set[str]:

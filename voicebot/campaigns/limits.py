@@ -4,8 +4,9 @@ Messenger messages (channel `max`) have their own limits and are not counted her
 
 Periods are calendar ones in the debtor's local time (day; ISO week Monday–Sunday; month). A debtor is
 matched by phone AND by account number, across all campaigns: a call to any phone of the account counts.
-What counts is a call that reached the person (a `calls` row exists only once a dialogue started), plus
-debt calls being placed right now, so two processes cannot both use the day's single call.
+What counts is a call that reached the person (answered), a call interrupted by a crash (it may have:
+counted to be safe), plus debt calls being placed right now, so two processes cannot both use the day's
+single call.
 """
 
 from __future__ import annotations
@@ -60,12 +61,13 @@ def debt_call_allowed_at(
 
 _HISTORY = text(
     """
-    SELECT c.phone, COALESCE(cc.account_number, a.number) AS account, c.answered_at AS at
+    SELECT c.phone, COALESCE(cc.account_number, a.number) AS account, COALESCE(c.answered_at, c.started_at) AS at
       FROM calls c
       LEFT JOIN campaign_contacts cc ON cc.id = c.contact_id
       LEFT JOIN accounts a ON a.id = c.account_id
      WHERE c.direction = 'outbound' AND c.scenario = ANY(:scenarios) AND c.channel <> 'max'
-       AND c.answered_at IS NOT NULL AND c.answered_at >= :since
+       AND (c.answered_at IS NOT NULL OR c.outcome = 'interrupted')
+       AND COALESCE(c.answered_at, c.started_at) >= :since
        AND (c.phone = ANY(:phones) OR cc.account_number = ANY(:accounts) OR a.number = ANY(:accounts))
     UNION ALL
     SELECT cc.phone, cc.account_number, CAST(:now AS timestamptz)

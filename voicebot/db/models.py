@@ -770,3 +770,14 @@ class CampaignImport(Base):
     request_sha256: Mapped[str] = mapped_column(String(64))
     report: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=sql_text("'{}'"))
     created_at: Mapped[datetime] = created_at()
+
+
+class JournalApplied(Base):
+    """Keys of local journal entries already applied here: a replay after a crash skips them (exactly once)."""
+
+    __tablename__ = "journal_applied"
+    __table_args__ = (Index("ix_journal_applied_at", "applied_at"),)
+
+    key: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    op: Mapped[str] = mapped_column(String(64))
+    applied_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())

@@ -36,10 +36,13 @@ async def open_dialogue(
     campaign_id: int | None = None,
     contact_id: int | None = None,
     sandbox: Sandbox | None = None,
+    store: DialogueStore | None = None,
 ) -> Dialogue:
     """A ready dialogue; `now` pins the call's start time (simulations), the clock then runs normally.
 
-    `sandbox` (the test channels): the same dialogue, but it writes nothing (dialogue/sandbox.py)."""
+    `sandbox` (the test channels): the same dialogue, but it writes nothing (dialogue/sandbox.py).
+    `store`: where reads and writes go (the voice channel passes its journalled, time-bounded one);
+    default: straight to `db`. Raises DataUnavailable when the caller's data cannot be read in time."""
     flow = library.get(scenario)
     direction = direction or default_direction(library, scenario)
     variables = dict(variables or {})
@@ -53,7 +56,9 @@ async def open_dialogue(
         raise ValueError(
             f"scenario {scenario} does not take {direction} calls (it takes {', '.join(flow.directions)})"
         )
-    store = DialogueStore(db) if sandbox is None else SandboxStore(db, sandbox)
+    # The test channels (sandbox) run the same dialogue and write nothing.
+    store = SandboxStore(db, sandbox) if sandbox is not None else store or DialogueStore(db)
+    variables = dict(variables or {})
     timezone = await _resident_timezone(store, phone, variables, settings.default_timezone)
     real_now = datetime.now(UTC)
     offset = (now - real_now) if now is not None else None

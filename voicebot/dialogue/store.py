@@ -1,48 +1,51 @@
 """Everything a dialogue reads from and writes to Postgres.
 
-Each write is its own committed transaction and returns only after the commit, so when the bot says
-"saved" it is. Every write also lands in the context's `records`, which `simulate` prints at the end.
+Each write returns only once it is durable: committed in PostgreSQL, or (in `serve`, while the
+database is away) in the local journal that replays it (`voicebot.journal`), so when the bot says
+"saved" it is. Reads are bounded by `read_timeout`: past it, DataUnavailable (the caller hears the
+overflow message and a callback is journalled). Every write also lands in the context's `records`, which `simulate` prints at the end.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicebot.db import appointments
-from voicebot.db.callbacks import schedule_callback
 from voicebot.db.company import load_card
 from voicebot.db.models import (
     Account,
     AccountPhone,
     Call,
-    CallTurn,
-    DoNotCall,
-    HumanTask,
     Meter,
-    NpsAnswer,
     OfficeAppointment,
     OfficeSlot,
-    Promise,
-    Reading,
     Ticket,
-    TicketEvent,
-    Visit,
-    VoiceMessage,
 )
 from voicebot.db.outages import active_outage_message
 from voicebot.db.session import Database
+from voicebot.dialogue.records import RECORD_OPS
+from voicebot.journal.ledger import CALL_OPS, CallLedger
+from voicebot.journal.ops import merge
+from voicebot.journal.writer import DirectWriter, Writer
 from voicebot.values import json_value, normalize_key
 
 if TYPE_CHECKING:
     from voicebot.dialogue.context import CallInfo, DialogueContext
+
+STORE_OPS = merge(RECORD_OPS, CALL_OPS)  # what a dialogue writes: its records and its call row
 
 
 @dataclass(frozen=True)
@@ -120,70 +123,86 @@ def _ticket(t: Ticket) -> TicketInfo:
     )
 
 
+class DataUnavailable(Exception):
+    """The database did not answer a read the dialogue needs in time: the call takes the overflow path."""
+
+
+# Errors that mean "the database is not answering" rather than "this query is wrong".
+_UNAVAILABLE = (TimeoutError, OSError, DBAPIError, PoolTimeoutError)
+
+
 class DialogueStore:
-    def __init__(self, db: Database) -> None:
+    """Reads are bounded by `read_timeout` (DataUnavailable past it); writes go through `writer` and the
+    call row through `ledger`, so with the journal behind them no write ever waits on the database."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        writer: Writer | None = None,
+        ledger: CallLedger | None = None,
+        read_timeout: float | None = None,
+    ) -> None:
         self.db = db
+        self.writer = writer or DirectWriter(db, STORE_OPS)
+        self.ledger = ledger or CallLedger(self.writer)
+        self.read_timeout = read_timeout
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncSession]:
+        try:
+            async with asyncio.timeout(self.read_timeout), self.db.session() as s:
+                yield s
+        except _UNAVAILABLE as exc:
+            raise DataUnavailable(f"database read failed: {type(exc).__name__}") from exc
 
     # --- the call ---------------------------------------------------------------------------------------
 
     async def create_call(self, call: CallInfo, scenario: str) -> None:
-        async with self.db.transaction() as s:
-            await s.execute(
-                insert(Call).values(
-                    id=call.call_id,
-                    direction=call.direction,
-                    channel=call.channel,
-                    scenario=scenario,
-                    phone=call.phone,
-                    campaign_id=call.campaign_id,
-                    contact_id=call.contact_id,
-                    started_at=call.started_at,
-                    answered_at=call.started_at,
-                    offered_at=call.started_at,
-                    variables={k: str(v) for k, v in call.variables.items()},
-                )
-            )
+        await self.ledger.started(
+            call.call_id,
+            direction=call.direction,
+            channel=call.channel,
+            scenario=scenario,
+            started_at=call.started_at,
+            phone=call.phone,
+            campaign_id=call.campaign_id,
+            contact_id=call.contact_id,
+            variables={k: str(v) for k, v in call.variables.items()},
+        )
 
     async def set_scenario(self, call_id: uuid.UUID, scenario: str) -> None:
-        async with self.db.transaction() as s:
-            await s.execute(update(Call).where(Call.id == call_id).values(scenario=scenario))
+        await self.ledger.scenario(call_id, scenario)
 
     async def add_turns(self, call_id: uuid.UUID, turns: list[dict[str, Any]]) -> None:
         if not turns:
             return
-        async with self.db.transaction() as s:
-            await s.execute(insert(CallTurn), [{**t, "call_id": call_id} for t in turns])
+        await self.writer.write("turns.add", {"call_id": call_id, "turns": turns})
 
     async def finish_call(self, ctx: DialogueContext, scenario: str) -> None:
-        account_id = ctx.slots.get("account_id")
-        meta = {"transfer": ctx.transfer_to} if ctx.transfer_to else {}
-        async with self.db.transaction() as s:
-            await s.execute(
-                update(Call)
-                .where(Call.id == ctx.call.call_id)
-                .values(
-                    outcome=ctx.outcome,
-                    scenario=scenario,
-                    status="ended",
-                    ended_at=ctx.instant,
-                    account_id=account_id,
-                    meta=meta,
-                )
-            )
+        meta = {"transfer": ctx.transfer_to} if ctx.transfer_to else None
+        await self.ledger.ended(
+            ctx.call.call_id,
+            outcome=ctx.outcome or "hangup",
+            ended_at=ctx.instant,
+            meta=meta,
+            scenario=scenario,
+            account_id=ctx.slots.get("account_id"),
+        )
 
     # --- registry ---------------------------------------------------------------------------------------
 
     async def accounts_by_phone(self, phone: str | None) -> list[AccountInfo]:
         if not phone:
             return []
-        async with self.db.session() as s:
+        async with self._reading() as s:
             rows = await s.execute(
                 select(Account).join(AccountPhone).where(AccountPhone.phone == phone).order_by(Account.id)
             )
             return [_account(a) for a in rows.scalars()]
 
     async def account_by_number(self, number: str) -> AccountInfo | None:
-        async with self.db.session() as s:
+        async with self._reading() as s:
             found = await s.scalar(select(Account).where(Account.number == number))
             if found is None and number.isdigit():
                 # Callers drop leading zeros they do not hear on the receipt ("семь двадцать три…").
@@ -198,7 +217,7 @@ class DialogueStore:
         if not street:
             return []
         key = normalize_key(street)
-        async with self.db.session() as s:
+        async with self._reading() as s:
             stmt = select(Account).where(
                 func.lower(func.replace(Account.street, "ё", "е")).like(f"%{key[: max(4, len(key) - 2)]}%")
             )
@@ -212,7 +231,7 @@ class DialogueStore:
             return [_account(a) for a in rows.scalars()]
 
     async def meters(self, account_id: int) -> list[MeterInfo]:
-        async with self.db.session() as s:
+        async with self._reading() as s:
             rows = await s.execute(
                 select(Meter).where(Meter.account_id == account_id).order_by(Meter.position)
             )
@@ -224,7 +243,7 @@ class DialogueStore:
             ]
 
     async def active_outage(self, street: str | None, house: str | None, at: datetime) -> str | None:
-        async with self.db.session() as s:
+        async with self._reading() as s:
             return await active_outage_message(s, [(street, house)], at)
 
     # --- office appointments (one schedule for every channel; voicebot/db/appointments.py) ------------
@@ -258,10 +277,14 @@ class DialogueStore:
             return None
 
     async def company_card(self) -> dict[str, str]:
-        return (await load_card(self.db)).as_dict()
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                return (await load_card(self.db)).as_dict()
+        except _UNAVAILABLE as exc:
+            raise DataUnavailable(f"database read failed: {type(exc).__name__}") from exc
 
     async def ticket_by_number(self, number: str) -> TicketInfo | None:
-        async with self.db.session() as s:
+        async with self._reading() as s:
             found = await s.scalar(select(Ticket).where(Ticket.number == number))
             return _ticket(found) if found else None
 
@@ -271,88 +294,57 @@ class DialogueStore:
         self, ctx: DialogueContext, account: AccountInfo, values: list[dict[str, Any]]
     ) -> None:
         """values: {meter: MeterInfo, value: Decimal, period: 'YYYY-MM', status}."""
-        async with self.db.transaction() as s:
-            await s.execute(
-                insert(Reading),
-                [
-                    {
-                        "account_id": account.id,
-                        "meter_pk": v["meter"].id,
-                        "value": v["value"],
-                        "period": v["period"],
-                        "status": v["status"],
-                        "call_id": ctx.call.call_id,
-                    }
-                    for v in values
-                ],
-            )
-            for v in values:
-                if v["status"] == "accepted":
-                    await s.execute(
-                        update(Meter)
-                        .where(Meter.id == v["meter"].id)
-                        .values(last_value=v["value"], last_date=ctx.now.date())
-                    )
+        readings = [
+            {"account_id": account.id, "meter_pk": v["meter"].id, "value": v["value"], "period": v["period"],
+             "status": v["status"], "call_id": ctx.call.call_id}
+            for v in values
+        ]  # fmt: skip
+        await self.writer.write("readings.save", {"readings": readings, "date": ctx.now.date()})
         record_readings(ctx, account, values)
 
     async def save_promise(
         self, ctx: DialogueContext, account: AccountInfo | None, amount: Decimal | None, promised: date
     ) -> None:
-        async with self.db.transaction() as s:
-            await s.execute(
-                insert(Promise).values(
-                    account_id=account.id if account else None,
-                    call_id=ctx.call.call_id,
-                    amount=amount,
-                    promised_date=promised,
-                    status="pending",
-                )
-            )
+        await self.writer.write(
+            "promise.save",
+            {"account_id": account.id if account else None, "call_id": ctx.call.call_id, "amount": amount,
+             "promised_date": promised, "status": "pending"},
+        )  # fmt: skip
         record_promise(ctx, account, amount, promised)
 
     async def withdraw_promises(self, ctx: DialogueContext) -> None:
         """A dispute or a change of owner after a promise: the promise of this call no longer stands."""
         if not ctx.records["promises"]:
             return
-        async with self.db.transaction() as s:
-            await s.execute(delete(Promise).where(Promise.call_id == ctx.call.call_id))
+        await self.writer.write("promises.withdraw", {"call_id": ctx.call.call_id})
         ctx.records["promises"].clear()
 
     async def next_ticket_number(self) -> str:
-        async with self.db.transaction() as s:
-            while True:
-                number = str(await s.scalar(text("SELECT nextval('ticket_number_seq')")))
-                if not await s.scalar(
-                    select(func.count()).select_from(Ticket).where(Ticket.number == number)
-                ):
-                    return number
+        try:
+            async with asyncio.timeout(self.read_timeout), self.db.transaction() as s:
+                while True:
+                    number = str(await s.scalar(text("SELECT nextval('ticket_number_seq')")))
+                    if not await s.scalar(
+                        select(func.count()).select_from(Ticket).where(Ticket.number == number)
+                    ):
+                        return number
+        except _UNAVAILABLE as exc:
+            raise DataUnavailable(f"no ticket number: {type(exc).__name__}") from exc
 
     async def create_ticket(self, ctx: DialogueContext, data: dict[str, Any]) -> TicketInfo:
         number = await self.next_ticket_number()
-        async with self.db.transaction() as s:
-            ticket = Ticket(
-                number=number,
-                account_id=ctx.slots.get("account_id"),
-                call_id=ctx.call.call_id,
-                category=data["category"],
-                priority=data["priority"],
-                address=data["address"],
-                description=data["description"],
-                status="new",
-                created_at=ctx.now,
-                due_at=data["due_at"],
-                responsible=data.get("responsible"),
-                contact_phone=data.get("contact_phone") or ctx.call.phone,
-                contact_name=data.get("contact_name"),
-            )
-            s.add(ticket)
-            await s.flush()
-            s.add(
-                TicketEvent(
-                    ticket_id=ticket.id, status="new", actor="bot", call_id=ctx.call.call_id, at=ctx.now
-                )
-            )
-        info = _ticket(ticket)
+        row = {
+            "number": number, "account_id": ctx.slots.get("account_id"), "call_id": ctx.call.call_id,
+            "category": data["category"], "priority": data["priority"], "address": data["address"],
+            "description": data["description"], "status": "new", "created_at": ctx.now, "due_at": data["due_at"],
+            "responsible": data.get("responsible"), "contact_phone": data.get("contact_phone") or ctx.call.phone,
+            "contact_name": data.get("contact_name"),
+        }  # fmt: skip
+        await self.writer.write("ticket.create", {"ticket": row})
+        info = TicketInfo(
+            0, number, row["category"], row["priority"], row["address"], row["description"], "new",
+            ctx.now, row["due_at"], row["responsible"],
+        )  # fmt: skip
         ctx.record("tickets", ticket_record(info, ctx.timezone))
         return info
 
@@ -365,26 +357,14 @@ class DialogueStore:
         comment: str | None = None,
         **values: Any,
     ) -> TicketInfo | None:
-        async with self.db.transaction() as s:
-            ticket = await s.scalar(select(Ticket).where(Ticket.number == number).with_for_update())
-            if ticket is None:
-                return None
-            for key, value in values.items():
-                setattr(ticket, key, value)
-            if status:
-                ticket.status = status
-                ticket.closed_at = ctx.now if status in ("done", "cancelled") else None
-            s.add(
-                TicketEvent(
-                    ticket_id=ticket.id,
-                    status=ticket.status,
-                    comment=comment,
-                    actor="bot",
-                    call_id=ctx.call.call_id,
-                    at=ctx.now,
-                )
-            )
-        info = _ticket(ticket)
+        current = await self.ticket_by_number(number)
+        if current is None:
+            return None
+        payload = {"number": number, "values": values, "status": status, "comment": comment,
+                   "call_id": ctx.call.call_id, "at": ctx.now}  # fmt: skip
+        await self.writer.write("ticket.update", payload)
+        changed = {k: v for k, v in values.items() if k in TicketInfo.__dataclass_fields__}
+        info = replace(current, **changed, **({"status": status} if status else {}))
         record_ticket_update(ctx, info, status)
         return info
 
@@ -396,28 +376,16 @@ class DialogueStore:
         score: int | None,
         comment: str | None,
     ) -> None:
-        async with self.db.transaction() as s:
-            await s.execute(
-                insert(NpsAnswer).values(
-                    ticket_number=ticket_number,
-                    call_id=ctx.call.call_id,
-                    resolved=resolved,
-                    score=score,
-                    comment=comment,
-                )
-            )
+        await self.writer.write(
+            "nps.save",
+            {"ticket_number": ticket_number, "call_id": ctx.call.call_id, "resolved": resolved, "score": score,
+             "comment": comment},
+        )  # fmt: skip
         ctx.record("nps", nps_record(ticket_number, resolved, score, comment))
 
     async def save_visit(self, ctx: DialogueContext, visit_id: str, values: dict[str, Any]) -> None:
         row = {"visit_id": visit_id, "call_id": ctx.call.call_id, "phone": ctx.call.phone, **values}
-        async with self.db.transaction() as s:
-            stmt = pg_insert(Visit).values(row)
-            await s.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[Visit.visit_id],
-                    set_={k: stmt.excluded[k] for k in row if k != "visit_id"},
-                )
-            )
+        await self.writer.write("visit.save", {"row": row})
         ctx.record("visits", visit_record(visit_id, values))
 
     async def create_callback(
@@ -427,67 +395,47 @@ class DialogueStore:
         if not phone:  # an anonymous caller: nothing to dial, the dialogue still shows the request
             ctx.record("callbacks", callback_record(phone, due_at, reason))
             return
-        async with self.db.transaction() as s:
-            await schedule_callback(
-                s,
-                phone,
-                reason,
-                missed_at=ctx.now if reason != "requested" else None,
-                due_at=due_at,
-                source_call_id=ctx.call.call_id,
-                scenario=ctx.flow.name,
-                account_id=ctx.slots.get("account_id"),
-            )
+        await self.writer.write(
+            "callback.schedule",
+            {"phone": phone, "reason": reason, "missed_at": ctx.now if reason != "requested" else None,
+             "due_at": due_at, "source_call_id": ctx.call.call_id, "scenario": ctx.flow.name,
+             "account_id": ctx.slots.get("account_id")},
+        )  # fmt: skip
         ctx.record("callbacks", callback_record(phone, due_at, reason))
 
     async def create_task(
         self, ctx: DialogueContext, kind: str, payload: dict[str, Any], due_in: timedelta | None = None
     ) -> None:
         clean = jsonable(payload)
-        async with self.db.transaction() as s:
-            await s.execute(
-                insert(HumanTask).values(
-                    kind=kind,
-                    account_id=ctx.slots.get("account_id"),
-                    call_id=ctx.call.call_id,
-                    payload=clean,
-                    due_at=ctx.now + due_in if due_in else None,
-                )
-            )
+        await self.writer.write(
+            "task.create",
+            {"kind": kind, "account_id": ctx.slots.get("account_id"), "call_id": ctx.call.call_id,
+             "payload": clean, "due_at": ctx.now + due_in if due_in else None},
+        )  # fmt: skip
         ctx.record("tasks", {"kind": kind, **clean})
 
     async def add_do_not_call(self, ctx: DialogueContext, reason: str) -> None:
         if not ctx.call.phone:
             return
-        async with self.db.transaction() as s:
-            stmt = pg_insert(DoNotCall).values(
-                phone=ctx.call.phone, reason=reason, source_call_id=ctx.call.call_id
-            )
-            await s.execute(
-                stmt.on_conflict_do_update(index_elements=[DoNotCall.phone], set_={"reason": reason})
-            )
+        await self.writer.write(
+            "do_not_call.add", {"phone": ctx.call.phone, "reason": reason, "source_call_id": ctx.call.call_id}
+        )
 
     async def create_voice_message(
         self, ctx: DialogueContext, transcript: str, review_within: timedelta
     ) -> None:
-        async with self.db.transaction() as s:
-            await s.execute(
-                insert(VoiceMessage).values(
-                    call_id=ctx.call.call_id,
-                    phone=ctx.call.phone,
-                    account_id=ctx.slots.get("account_id"),
-                    transcript=transcript,
-                    created_at=ctx.now,
-                    review_due_at=ctx.now + review_within,
-                )
-            )
+        await self.writer.write(
+            "voice_message.create",
+            {"call_id": ctx.call.call_id, "phone": ctx.call.phone, "account_id": ctx.slots.get("account_id"),
+             "transcript": transcript, "created_at": ctx.now, "review_due_at": ctx.now + review_within},
+        )  # fmt: skip
         ctx.record("voice_messages", {"phone": ctx.call.phone, "transcript": transcript})
 
     async def debt_calls_since(
         self, account_number: str | None, phone: str | None, since: datetime, *, channel: str = "voice"
     ) -> int:
         """Outbound debt calls (or, with channel `max`, messenger conversations) already made to this debtor."""
-        async with self.db.session() as s:
+        async with self._reading() as s:
             stmt = (
                 select(func.count())
                 .select_from(Call)

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Generator
 from enum import Enum
 
 from voicebot.media.resample import resample
+from voicebot.metrics import observe_frame
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +271,7 @@ class Player:
                 if send_at > now:
                     await asyncio.sleep(send_at - now)
                     now = loop.time()
+                lateness = now - send_at
                 if now > nominal + period:
                     # We fell behind real time: start afresh instead of bursting the missed frames (only
                     # the look-ahead is refilled).
@@ -282,6 +284,7 @@ class Player:
                 if frame is not None:
                     await self._send(frame)
                     self.frames_sent += 1
+                    observe_frame(lateness)
                     if self.on_frame is not None:
                         self.on_frame(frame, loop.time())
                 elif not self.busy:

@@ -11,10 +11,16 @@ channel whose first caller frame comes late. Until then the clock already runs a
 kept in memory; the first caller frame fixes the rate (or, after `decide_within` seconds without one, the
 rate of the bot's frames does). Frames at another rate than the file's are resampled, so nothing is ever
 stretched or squeezed.
+
+A recording never ends a call: when the disk fills up (or any write fails) the recorder stops, deletes
+its partial file so the space goes back to the calls still recording, counts it in
+`voicebot_recordings_skipped_total`, and the call goes on unrecorded.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import time
 import wave
@@ -25,6 +31,7 @@ import numpy as np
 
 from voicebot.media.encode import encode_opus
 from voicebot.media.resample import StreamResampler
+from voicebot.metrics import RECORDINGS_SKIPPED
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +75,7 @@ class StereoRecorder:
         self._wav: wave.Wave_write | None = None
         self._early: list[tuple[int, bytes, float, int]] = []  # bot frames before the rate was known
         self._resamplers: dict[tuple[int, int], StreamResampler] = {}
+        self.failed: str | None = None  # why recording stopped (disk_full, error); the call went on
 
     # --- writing -------------------------------------------------------------------------------------
 
@@ -103,11 +111,29 @@ class StereoRecorder:
     def _open(self, rate: int) -> None:
         self.sample_rate = rate
         self.jitter = rate * self.jitter_ms // 1000
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._wav = wave.open(str(self.path), "wb")  # noqa: SIM115 (open for the whole call)
-        self._wav.setnchannels(2)
-        self._wav.setsampwidth(2)
-        self._wav.setframerate(rate)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._wav = wave.open(str(self.path), "wb")  # noqa: SIM115 (open for the whole call)
+            self._wav.setnchannels(2)
+            self._wav.setsampwidth(2)
+            self._wav.setframerate(rate)
+        except OSError as exc:
+            self._give_up(exc)
+
+    def _give_up(self, exc: OSError) -> None:
+        """Stop recording for good and give back the disk space the partial file took."""
+        self.failed = "disk_full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "error"
+        RECORDINGS_SKIPPED.labels(self.failed).inc()
+        log.error(
+            "recording stopped, the call goes on unrecorded",
+            extra={"reason": self.failed, "error": repr(exc)},
+        )
+        wav, self._wav = self._wav, None
+        if wav is not None:
+            with contextlib.suppress(OSError):  # the header cannot be written either; the file goes anyway
+                wav.close()
+        self.path.unlink(missing_ok=True)
+        self._pending = [bytearray(), bytearray()]
 
     def offset_ms(self, t: float | None = None) -> int:
         """Milliseconds since the recording started, to store with dialogue turns."""
@@ -137,7 +163,10 @@ class StereoRecorder:
         self._position[channel] += samples
         # Keep the other side moving too, so a silent side never holds this one's audio in memory.
         self._pad_to(1 - channel, self._clock_samples(now) - samples)
-        self._flush()
+        try:
+            self._flush()
+        except OSError as exc:  # disk full: the recording goes, the call stays
+            self._give_up(exc)
 
     def _resampled(self, channel: int, pcm: bytes, rate: int) -> bytes:
         key = (channel, rate)
@@ -183,20 +212,26 @@ class StereoRecorder:
         if self.sample_rate is None:
             self.decide(self._early[-1][3] if self._early else RECORDING_RATES[0])
         if self._wav is not None:
-            self._flush(pad=True)
-            self._wav.close()
+            try:
+                self._flush(pad=True)
+                self._wav.close()
+            except OSError as exc:
+                self._give_up(exc)
             self._wav = None
         return self.duration
 
-    async def finish(self) -> tuple[Path, float]:
+    async def finish(self) -> tuple[Path, float] | None:
         """Close the WAV and encode it to OGG/Opus (one encoder at a time, low priority; see encode.py).
-        On encoder failure the WAV stays."""
+        On encoder failure the WAV stays; None when the recording was given up (disk full)."""
         duration = self.close()
+        if self.failed is not None:
+            return None
         target = self.path.with_suffix(".ogg")
         try:
             await encode_opus(self.path, target, self.opus_bitrate)
         except Exception:
             log.exception("recording %s could not be encoded; keeping the WAV", self.path)
+            target.unlink(missing_ok=True)  # a half-written OGG (disk full) only takes space
             return self.path, duration
         if not self.keep_wav:
             self.path.unlink(missing_ok=True)

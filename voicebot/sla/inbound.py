@@ -7,12 +7,12 @@ makes the dialplan play the busy message and record a voice message, and a callb
 10 minutes. The channel variables go out first; database work follows in the background, so a slow or
 unreachable database never leaves a caller waiting.
 
-Offer and answer times: the dialogue runtime INSERTs the `calls` row itself when the AudioSocket
-connects (with offered_at = its own start). So the router does not insert for admitted calls; it
-remembers the AGI time and UPDATEs `offered_at`/`dialed` once the runtime's row exists ("upsert after the
-fact", `OfferLedger`). If no row appears before the announcement expires (the caller hung up during
-routing, or the bot never got the call), the router writes the row itself as a missed call and queues a
-callback. Overflow calls never reach the bot, so their row is written by the router directly.
+Offer and answer times: the router reports the call to the call ledger (`offered`: the row appears
+with the AGI time as `offered_at`); the dialogue runtime reports `started` on the same row when the
+AudioSocket connects. If no dialogue starts before the announcement expires (the caller hung up during
+routing, or the bot never got the call), the ledger's timer fires and the router records a missed call
+with a callback. Overflow calls never reach the bot: the router reports them as unserved. Every write
+goes through the records' writer (the local journal in `serve`), so a database outage loses nothing.
 """
 
 from __future__ import annotations
@@ -25,17 +25,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select
 
 from voicebot.asterisk.channels import ChannelBook
 from voicebot.asterisk.fastagi import AGIChannel, AGIError, AGIRequest
 from voicebot.clock import Clock, utc_now
 from voicebot.db.callbacks import DEFAULT_MAX_PER_HOUR, schedule_callback
-from voicebot.db.models import Account, AccountPhone, Call
+from voicebot.db.models import Account, AccountPhone
 from voicebot.db.outages import active_outage_message
 from voicebot.db.session import Database
-from voicebot.retry import Backoff
+from voicebot.journal.ledger import CALL_OPS, CallLedger
+from voicebot.journal.writer import DirectWriter
 from voicebot.settings import INBOUND_SCENARIO
 from voicebot.sla.callbacks import normalize_phone
 
@@ -107,17 +107,20 @@ class InboundRouter:
         audiosocket_target: str | None = None,
         channels: ChannelBook | None = None,
         callback_max_per_hour: int = DEFAULT_MAX_PER_HOUR,
+        records: InboundRecords | None = None,
     ) -> None:
         self.callback_max_per_hour = callback_max_per_hour
         self.db = db
         self.channels = channels  # the caller's channel, for the bot's AMI Setvar at its goodbye
+        self._owns_records = records is None
+        self.records = records or DirectInboundRecords(db)
         self.capacity = capacity
         self.registry = registry
         self.scenarios = dict(scenarios or {})
         self.default_scenario = default_scenario
         self.clock = clock
         self.callback_delay = callback_delay
-        self.offers = OfferLedger(db, ttl=offer_ttl, on_missed=self._missed)
+        self.offer_ttl = offer_ttl
         self.check_outages = check_outages
         self.audiosocket_target = audiosocket_target  # pairs a call's AudioSocket with this process
         self._background: set[asyncio.Task[None]] = set()
@@ -171,7 +174,8 @@ class InboundRouter:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def close(self) -> None:
-        await self.offers.close()
+        if self._owns_records:  # its missed-call timers go with it
+            await self.records.ledger.close()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -187,7 +191,15 @@ class InboundRouter:
             if routing.action == "overflow":
                 await self._write_unserved(routing, "overflow", "overflow")
             else:
-                self.offers.expect(routing)
+                await self.records.ledger.offered(
+                    routing.call_id,
+                    scenario=routing.scenario,
+                    phone=routing.phone or routing.caller,
+                    dialed=routing.dialled,
+                    offered_at=routing.offered_at,
+                    missed_after=self.offer_ttl,
+                    on_missed=lambda: self._missed(routing),
+                )
         except Exception:
             log.exception("could not record an inbound call", extra={"call_id": str(routing.call_id)})
 
@@ -199,39 +211,27 @@ class InboundRouter:
 
     async def _write_unserved(self, routing: Routing, outcome: str, reason: str) -> None:
         """A call no dialogue served: its row (no answer time) and a callback if the number is known."""
-        async with self.db.transaction() as session:
-            await session.execute(
-                pg_insert(Call)
-                .values(
-                    id=routing.call_id,
-                    direction="inbound",
-                    channel="voice",
-                    scenario=routing.scenario,
-                    phone=routing.phone or routing.caller,
-                    dialed=routing.dialled,
-                    status="ended",
-                    outcome=outcome,
-                    offered_at=routing.offered_at,
-                    started_at=routing.offered_at,
-                    # The dialplan answers every call before routing it: an overflowed caller was answered
-                    # (and heard the message); a missed one left during routing.
-                    answered_at=routing.offered_at if outcome == "overflow" else None,
-                    ended_at=self.clock(),
-                    meta={"unserved": reason},
-                )
-                .on_conflict_do_nothing(index_elements=[Call.id])
-            )
-            if routing.phone:
-                await schedule_callback(
-                    session,
-                    routing.phone,
-                    reason,
-                    missed_at=routing.offered_at,
-                    delay=self.callback_delay,
-                    source_call_id=routing.call_id,
-                    max_per_hour=self.callback_max_per_hour,
-                )
-        if not routing.phone:
+        await self.records.ledger.unserved(
+            routing.call_id,
+            direction="inbound",
+            channel="voice",
+            scenario=routing.scenario,
+            outcome=outcome,
+            offered_at=routing.offered_at,
+            # The dialplan answers every call before routing it: an overflowed caller was answered
+            # (and heard the message); a missed one left during routing.
+            answered_at=routing.offered_at if outcome == "overflow" else None,
+            ended_at=self.clock(),
+            meta={"unserved": reason},
+            phone=routing.phone or routing.caller,
+            dialed=routing.dialled,
+        )
+        if routing.phone:
+            await self.records.schedule_callback(
+                routing.phone, reason, missed_at=routing.offered_at, delay=self.callback_delay,
+                source_call_id=routing.call_id, max_per_hour=self.callback_max_per_hour,
+            )  # fmt: skip
+        else:
             log.warning(
                 "unserved call without a number: no call back possible",
                 extra={"call_id": str(routing.call_id)},
@@ -261,41 +261,28 @@ async def outage_for_phone(db: Database, phone: str, now: datetime) -> str | Non
         return await active_outage_message(session, homes, now)
 
 
-_SET_OFFER = text(
-    "UPDATE calls SET offered_at = :offered, dialed = COALESCE(dialed, :dialled) "
-    "WHERE id = :id AND (offered_at IS NULL OR offered_at > :offered) RETURNING id"
-)
-_EXISTS = text("SELECT 1 FROM calls WHERE id = :id")
+class InboundRecords(Protocol):
+    """Where the router writes (voicebot.calls.records.CallRecords in `serve`)."""
+
+    ledger: CallLedger
+
+    async def schedule_callback(self, phone: str, reason: str, *, missed_at: datetime, delay: timedelta,
+                                source_call_id: uuid.UUID | None = None,
+                                max_per_hour: int = DEFAULT_MAX_PER_HOUR) -> None: ...  # fmt: skip
 
 
-class OfferLedger:
-    """Puts the AGI offer time on the dialogue's own calls row once the runtime has written it."""
+class DirectInboundRecords:
+    """Without the journal (tests, tools): the call ledger and the callback queue straight on `db`."""
 
-    def __init__(self, db: Database, *, ttl: float, on_missed: Callable[[Routing], Any]) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.ttl = ttl
-        self.on_missed = on_missed
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.ledger = CallLedger(DirectWriter(db, CALL_OPS))
 
-    def expect(self, routing: Routing) -> None:
-        task = asyncio.create_task(self._settle(routing))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _settle(self, routing: Routing) -> None:
-        waited, schedule = 0.0, Backoff(initial=0.25, maximum=5.0, jitter=0)
-        params = {"id": routing.call_id, "offered": routing.offered_at, "dialled": routing.dialled}
-        while waited <= self.ttl:
-            async with self.db.transaction() as session:
-                if await session.scalar(_EXISTS, {"id": routing.call_id}):
-                    await session.execute(_SET_OFFER, params)
-                    return
-            delay = schedule.next_delay()
-            await asyncio.sleep(delay)
-            waited += delay
-        await self.on_missed(routing)
-
-    async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def schedule_callback(self, phone: str, reason: str, *, missed_at: datetime, delay: timedelta,
+                                source_call_id: uuid.UUID | None = None,
+                                max_per_hour: int = DEFAULT_MAX_PER_HOUR) -> None:  # fmt: skip
+        async with self.db.transaction() as session:
+            await schedule_callback(
+                session, phone, reason, missed_at=missed_at, delay=delay, source_call_id=source_call_id,
+                max_per_hour=max_per_hour,
+            )  # fmt: skip
