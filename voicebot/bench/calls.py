@@ -163,12 +163,18 @@ async def caller_speech(settings: Settings) -> Path:
 
 
 async def run_peers(host: str, port: int, options: BenchOptions, speech: Path) -> dict[str, Any]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "voicebot.bench.calls_peer", "--host", host, "--port", str(port),
+    return await child_json(
+        "voicebot.bench.calls_peer", "--host", host, "--port", str(port),
         "--concurrency", str(options.concurrency), "--duration", str(options.duration),
         "--ramp", str(options.ramp), "--speech", str(speech), "--speech-share", str(options.speech_share),
-        stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
+
+
+async def child_json(module: str, *args: str) -> dict[str, Any]:
+    """Run `python -m module args…` (benchmark peers) and return the JSON object of its last stdout line."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, *args, stdout=asyncio.subprocess.PIPE
+    )
     out, _ = await proc.communicate()
     lines = out.decode().strip().splitlines()
     if proc.returncode != 0 or not lines:

@@ -10,8 +10,6 @@ Bars: frame lateness p99 ≤ 40 ms, no gap over 200 ms.
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -100,19 +98,15 @@ async def bench_isolation(
 async def _run_peer(
     audio_port: int, http_port: int, key: str, campaign: int, speech: Path, options: dict[str, Any]
 ) -> dict[str, Any]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "voicebot.bench.isolation_peer", "--audio-port", str(audio_port),
+    from voicebot.bench.calls import child_json
+
+    return await child_json(
+        "voicebot.bench.isolation_peer", "--audio-port", str(audio_port),
         "--http-port", str(http_port), "--key", key, "--campaign", str(campaign),
         "--calls", str(options["calls"]), "--duration", str(options["duration"]),
         "--burst", str(options["burst"]), "--exports", str(options["exports"]),
         "--burst-at", str(options["burst_at"]), "--speech", str(speech),
-        stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    out, _ = await proc.communicate()
-    lines = out.decode().strip().splitlines()
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"benchmark peers failed (exit {proc.returncode})")
-    return json.loads(lines[-1])
 
 
 def report(result: dict[str, Any]) -> list[str]:
