@@ -57,7 +57,7 @@ async def test_calls_outlive_a_full_recordings_disk(demo_db, make_engine, audios
         )
         peer = AudioSocketPeer("127.0.0.1", server.bound_port, call_uuid=call_id, sample_rate=16000)
         await peer.connect()
-        await wait_quiet(peer, 0.0, quiet=0.6, within=40)  # the whole long prompt was heard
+        await wait_quiet(peer, 0.0, quiet=0.6, within=90)  # the whole long prompt was heard (slow when busy)
         assert not peer.ended, f"the bot dropped the call: {peer.end_reason}"
         await peer.hang_up()
         return call_id, peer
