@@ -80,10 +80,21 @@ async def test_calls_outlive_a_full_recordings_disk(demo_db, make_engine, audios
             session.expire_all()
     assert len(rows) == CALLS and all(r.status == "ended" and r.outcome == "hangup" for r in rows)
     assert RECORDINGS_SKIPPED.labels("disk_full")._value.get() > before
-    files = await asyncio.to_thread(lambda: {str(p) for p in tiny_disk.rglob("*") if p.is_file()})
-    named = {r.recording_path for r in rows}
-    # a finished WAV whose encoding found no room stays as the call's recording; nothing else may
-    leftovers = [p for p in files if p.endswith(".wav") and p not in named]
+    # A finished WAV whose encoding found no room stays as the call's recording; nothing else may. The
+    # encoder runs one recording at a time after the call: give it time to settle.
+    for _ in range(150):
+        async with demo_db.session() as session:
+            rows = (
+                (await session.execute(select(Call).where(Call.id.in_([c for c, _ in results]))))
+                .scalars()
+                .all()
+            )
+        files = await asyncio.to_thread(lambda: {str(p) for p in tiny_disk.rglob("*") if p.is_file()})
+        named = {r.recording_path for r in rows}
+        leftovers = [p for p in files if p.endswith(".wav") and p not in named]
+        if not leftovers:
+            break
+        await asyncio.sleep(0.2)
     assert not leftovers, f"partial recordings left behind: {leftovers}"
     for row in rows:  # a recording that is named exists; the others are simply not there
         assert row.recording_path is None or row.recording_path in files
