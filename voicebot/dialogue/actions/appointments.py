@@ -57,7 +57,8 @@ async def appointment_change_choice(ctx: DialogueContext) -> str | None:
 
 @action("appointment_topic", results=("ok",), provides=("topic",))
 async def appointment_topic(ctx: DialogueContext) -> str | None:
-    if not ctx.text.strip():
+    # A farewell is not a topic: leaving it unused lets the global goodbye end the call.
+    if not ctx.text.strip() or ctx.intent == "goodbye":
         return None
     ctx.slots["topic"] = ctx.text.strip()[:500]
     return "ok"
