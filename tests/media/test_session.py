@@ -390,7 +390,9 @@ async def test_late_first_audio_keeps_rate_kind_and_timeline_right(tmp_path, rat
     stereo, file_rate = decode_recording(result["recording"][0])
     left_click = np.argmax(np.abs(stereo[:, 0])) / file_rate
     expected = result["stream_start"] + 0.5 - result["t0"]
-    assert abs(left_click - expected) < 0.06, (left_click, expected)
+    # 0.12 s: a busy machine delays arrival a little; the faults this guards against (a stretched or
+    # late-started caller channel) move the click by 0.5 s or more.
+    assert abs(left_click - expected) < 0.12, (left_click, expected)
 
 
 async def test_turn_ends_when_the_phone_stops_sending_during_silence():
