@@ -107,23 +107,30 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     await db.close()
 
 
-@pytest.fixture
-async def db(database: Database) -> Database:
-    """The session database with every table emptied.
+_TABLES = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+
+
+async def empty_tables(database: Database) -> None:
+    """Empty every table (identities restarted).
 
     A previous test's background work (a router's deferred write, a worker finishing its pass) may still
     hold row locks when this runs; PostgreSQL then picks one side of the deadlock to fail. The straggler
     has no test left to matter to, so the TRUNCATE simply tries again."""
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     for attempt in range(5):
         try:
             async with database.transaction() as session:
-                await session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            return database
+                await session.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+            return
         except DBAPIError as exc:
             if "deadlock detected" not in str(exc) or attempt == 4:
                 raise
             await asyncio.sleep(0.1 * (attempt + 1))
+
+
+@pytest.fixture
+async def db(database: Database) -> Database:
+    """The session database with every table emptied."""
+    await empty_tables(database)
     return database
 
 

@@ -6,14 +6,19 @@ import asyncio
 import json
 import subprocess
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from tests.emulators.audiosocket_peer import AudioSocketPeer
 from tests.media.speech import buzz
+from voicebot.asterisk.audiosocket import AudioSocketServer
+from voicebot.calls.engine import VoiceEngine
 from voicebot.db.models import Call, Callback, CallTurn
 from voicebot.media.interfaces import Transcript
 from voicebot.tts import EspeakTTS
@@ -70,13 +75,51 @@ async def korean(text: str) -> bytes:
     return (await EspeakTTS(voice="ko", rate=150, sample_rate=16000, normalize=False).synthesize(text)).pcm
 
 
-async def test_whole_call_speech_dtmf_recording(demo_db, make_engine, audiosocket) -> None:  # noqa: ANN001
-    engine = make_engine()
-    server = await audiosocket(engine)
-    call_id = uuid.uuid4()
-    engine.registry.announce(call_id, "voicetest", PHONE, direction="inbound")
-    peer = AudioSocketPeer("127.0.0.1", server.bound_port, call_uuid=call_id, sample_rate=16000)
-    await peer.connect()
+@dataclass
+class VoiceCall:
+    """One call into a started engine: its id, the engine and AudioSocket server, and the caller's peer."""
+
+    engine: VoiceEngine
+    server: AudioSocketServer
+    call_id: uuid.UUID
+    peer: AudioSocketPeer
+
+    async def hang_up(self) -> None:
+        """The caller hangs up; returns once the server has let the call go."""
+        await self.peer.hang_up()
+        assert await wait_for(lambda: self.call_id not in self.server.calls, 10)
+
+
+@pytest.fixture
+def dial(make_engine, audiosocket) -> Callable[..., Awaitable[VoiceCall]]:  # noqa: ANN001
+    """`await dial(scenario, …)`: an engine (`engine=` one already made, else `make_engine(**kwargs)`) on
+    its own AudioSocket server, the call announced for `scenario` (None: never announced), and a connected
+    caller."""
+
+    async def dial(
+        scenario: str | None,
+        *,
+        phone: str = PHONE,
+        direction: str | None = None,
+        sample_rate: int = 8000,
+        engine: VoiceEngine | None = None,
+        **engine_kwargs: Any,
+    ) -> VoiceCall:
+        engine = engine or make_engine(**engine_kwargs)
+        server = await audiosocket(engine)
+        call_id = uuid.uuid4()
+        if scenario is not None:
+            engine.registry.announce(call_id, scenario, phone, direction=direction)
+        peer = AudioSocketPeer("127.0.0.1", server.bound_port, call_uuid=call_id, sample_rate=sample_rate)
+        await peer.connect()
+        return VoiceCall(engine, server, call_id, peer)
+
+    return dial
+
+
+async def test_whole_call_speech_dtmf_recording(demo_db, dial) -> None:  # noqa: ANN001
+    call = await dial("voicetest", direction="inbound", sample_rate=16000)
+    peer, call_id = call.peer, call.call_id
     # The greeting arrives, paced: one 20 ms frame per 20 ms, never a burst.
     await wait_quiet(peer, 0.0)
     frames = peer.audio_frames()
@@ -94,8 +137,7 @@ async def test_whole_call_speech_dtmf_recording(demo_db, make_engine, audiosocke
     for digit in "07234501#":
         await peer.send_dtmf(digit)
     await wait_quiet(peer, pressed_at)
-    await peer.hang_up()
-    assert await wait_for(lambda: call_id not in server.calls, 10)
+    await call.hang_up()
 
     row = await call_row(demo_db, call_id)
     assert row is not None and row.channel == "voice" and row.status == "ended"
@@ -113,19 +155,13 @@ async def test_whole_call_speech_dtmf_recording(demo_db, make_engine, audiosocke
     assert float(row.recording_duration) > 2.0
 
 
-async def test_hangup_mid_prompt_closes_the_dialogue(db, make_engine, audiosocket) -> None:  # noqa: ANN001
-    engine = make_engine()
-    server = await audiosocket(engine)
-    call_id = uuid.uuid4()
-    engine.registry.announce(call_id, "voicelong", PHONE)
-    peer = AudioSocketPeer("127.0.0.1", server.bound_port, call_uuid=call_id, sample_rate=8000)
-    await peer.connect()
-    peer.start_stream(bytes(320 * 50 * 20))
-    assert await wait_for(lambda: bool(voiced(peer.audio_frames())), 10)
+async def test_hangup_mid_prompt_closes_the_dialogue(db, dial) -> None:  # noqa: ANN001
+    call = await dial("voicelong")
+    call.peer.start_stream(bytes(320 * 50 * 20))
+    assert await wait_for(lambda: bool(voiced(call.peer.audio_frames())), 10)
     await asyncio.sleep(0.5)
-    await peer.hang_up()
-    assert await wait_for(lambda: call_id not in server.calls, 10)
-    row = await call_row(db, call_id)
+    await call.hang_up()
+    row = await call_row(db, call.call_id)
     assert row.status == "ended" and row.outcome == "hangup" and row.ended_at is not None
     assert row.recording_path and Path(row.recording_path).exists()  # noqa: ASYNC240
 
@@ -157,40 +193,25 @@ async def test_overflow_when_all_dialogues_are_busy(db, make_engine, audiosocket
     await busy.hang_up()
 
 
-async def test_unknown_uuid_runs_the_inbound_scenario(db, make_engine, audiosocket) -> None:  # noqa: ANN001
-    engine = make_engine()
-    server = await audiosocket(engine)
-    call_id = uuid.uuid4()  # never announced
-    peer = await AudioSocketPeer("127.0.0.1", server.bound_port, call_uuid=call_id).connect()
-    peer.start_stream(bytes(320 * 50 * 10))
-    assert await wait_for(lambda: bool(voiced(peer.audio_frames())), 10)
-    await peer.hang_up()
-    assert await wait_for(lambda: call_id not in server.calls, 10)
-    row = await call_row(db, call_id)
+async def test_unknown_uuid_runs_the_inbound_scenario(db, dial) -> None:  # noqa: ANN001
+    call = await dial(None)  # never announced
+    call.peer.start_stream(bytes(320 * 50 * 10))
+    assert await wait_for(lambda: bool(voiced(call.peer.audio_frames())), 10)
+    await call.hang_up()
+    row = await call_row(db, call.call_id)
     assert row.scenario == "voicetest" and row.direction == "inbound" and row.phone is None
 
 
 @pytest.mark.parametrize("gating", [False])
-async def test_without_vad_gating_speech_still_reaches_the_dialogue(
-    db,
-    make_engine,
-    audiosocket,
-    gating: bool,  # noqa: ANN001
-) -> None:
-    engine = make_engine(vad_gating=gating)
-    server = await audiosocket(engine)
-    call_id = uuid.uuid4()
-    engine.registry.announce(call_id, "voicetest", PHONE)
-    peer = await AudioSocketPeer(
-        "127.0.0.1", server.bound_port, call_uuid=call_id, sample_rate=16000
-    ).connect()
+async def test_without_vad_gating_speech_still_reaches_the_dialogue(db, dial, gating: bool) -> None:  # noqa: ANN001
+    call = await dial("voicetest", sample_rate=16000, vad_gating=gating)
+    peer = call.peer
     await wait_quiet(peer, 0.0)
     spoken_at = peer.now()
     await peer.stream(await korean("안녕하세요 반갑습니다 감사합니다"), then_silence=1.0)
     await wait_quiet(peer, spoken_at + 0.5)
-    await peer.hang_up()
-    assert await wait_for(lambda: call_id not in server.calls, 10)
-    caller = [t for t in await turns(db, call_id) if t.speaker == "caller" and t.text]
+    await call.hang_up()
+    caller = [t for t in await turns(db, call.call_id) if t.speaker == "caller" and t.text]
     assert caller, "the transcript of the ungated recogniser never reached the dialogue"
 
 
@@ -210,18 +231,14 @@ class WordlessRecognizer:
         return None
 
 
-async def test_a_long_noise_that_cuts_the_prompt_gets_the_prompt_again(db, make_engine, audiosocket) -> None:  # noqa: ANN001
+async def test_a_long_noise_that_cuts_the_prompt_gets_the_prompt_again(db, make_engine, dial) -> None:  # noqa: ANN001
     # 1.5 s of a voice-like drone during the long interruptible prompt: the barge-in cuts the prompt (over
     # 900 ms of speech), the recogniser finds no words, and the caller hears the prompt again instead of
     # silence until the no-input timer.
     engine = make_engine()
     engine.recognizers = WordlessRecognizer
-    server = await audiosocket(engine)
-    call_id = uuid.uuid4()
-    engine.registry.announce(call_id, "voicelong", PHONE)
-    peer = await AudioSocketPeer(
-        "127.0.0.1", server.bound_port, call_uuid=call_id, sample_rate=8000
-    ).connect()
+    call = await dial("voicelong", engine=engine)
+    peer = call.peer
     assert await wait_for(lambda: bool(voiced(peer.audio_frames())), 10)
     prompt_from = voiced(peer.audio_frames())[0].t
     await asyncio.sleep(1.0)
@@ -238,20 +255,14 @@ async def test_a_long_noise_that_cuts_the_prompt_gets_the_prompt_again(db, make_
     assert again[0].t - noise_end < 2.5
     cut_after = noise_end - prompt_from
     assert len(again) * 0.02 > cut_after, "the prompt did not start again from the utterance it cut"
-    await peer.hang_up()
-    assert await wait_for(lambda: call_id not in server.calls, 10)
+    await call.hang_up()
 
 
-async def test_reply_observer_ties_the_reply_to_the_utterance(db, make_engine, audiosocket) -> None:  # noqa: ANN001
+async def test_reply_observer_ties_the_reply_to_the_utterance(db, dial) -> None:  # noqa: ANN001
     # What `bench calls` relies on: the speech span of a caller turn and when that turn's reply went out.
     seen: list[tuple] = []
-    engine = make_engine(reply_observer=lambda *args: seen.append(args))
-    server = await audiosocket(engine)
-    call_id = uuid.uuid4()
-    engine.registry.announce(call_id, "voicetest", PHONE)
-    peer = await AudioSocketPeer(
-        "127.0.0.1", server.bound_port, call_uuid=call_id, sample_rate=16000
-    ).connect()
+    call = await dial("voicetest", sample_rate=16000, reply_observer=lambda *args: seen.append(args))
+    peer, call_id = call.peer, call.call_id
     await wait_quiet(peer, 0.0)
     spoken_from = asyncio.get_running_loop().time()
     await peer.stream(await korean("안녕하세요 반갑습니다 감사합니다"), then_silence=1.0)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from voicebot.db.models import Base
+from tests.conftest import empty_tables
 from voicebot.db.session import Database
 from voicebot.demo import load_demo_data
 from voicebot.dialogue.casefiles import Case, load_cases, open_case
@@ -55,7 +55,6 @@ class Run:
         return self.records[kind][self.records_before[kind] :]
 
 
-_TABLES = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
 _dirty: set[Database] = set()
 
 
@@ -67,8 +66,7 @@ async def _prepare(case: Case, db: Database) -> None:
     statements = case.data.get("setup", [])
     if not statements and db not in _dirty:
         return
-    async with db.transaction() as session:
-        await session.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+    await empty_tables(db)
     await load_demo_data(db)
     for statement in statements:
         async with db.transaction() as session:

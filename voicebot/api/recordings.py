@@ -12,9 +12,8 @@ from fastapi.responses import Response
 from voicebot.api.access import authorize
 from voicebot.api.errors import ApiError
 from voicebot.services.calls import call_turns, load_call
-from voicebot.services.clients import remote_address
 from voicebot.services.keys import Principal
-from voicebot.services.recordings import audit_recording_request, recording_response
+from voicebot.services.recordings import audit_refused_listener, recording_response
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["recordings"])
@@ -26,16 +25,7 @@ async def audited_principal(request: Request) -> Principal:
         return await authorize(request)
     except ApiError as exc:
         known = getattr(request.state, "principal", None)
-        await audit_recording_request(
-            request.app.state.db,
-            request.path_params.get("call_id"),
-            exc.status,
-            actor=known.actor if known else "unauthenticated",
-            remote_addr=remote_address(request),
-            method=request.method,
-            range_header=request.headers.get("range"),
-            via=request.url.path,
-        )
+        await audit_refused_listener(request, exc.status, known.actor if known else "unauthenticated")
         raise
 
 

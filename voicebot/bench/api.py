@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import statistics
 import tempfile
 import time
@@ -18,8 +17,8 @@ import httpx
 import typer
 
 from voicebot.api.app import create_app
-from voicebot.db import migrate
-from voicebot.db.server import EmbeddedPostgres, redact, to_asyncpg_url
+from voicebot.bench.scratch import admin_server, scratch_url
+from voicebot.db.server import redact
 from voicebot.db.session import Database
 from voicebot.services.keys import create_key
 from voicebot.settings import Settings
@@ -49,27 +48,6 @@ def _contacts_csv(count: int) -> bytes:
         for i in range(count)
     ]
     return ("\n".join(lines) + "\n").encode()
-
-
-async def _scratch_url(admin_url: str) -> str:
-    name = f"voicebot_bench_{secrets.token_hex(4)}"
-    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base, _, query = admin_url.partition("?")
-    url = base.rsplit("/", 1)[0] + "/" + name
-    return f"{url}?{query}" if query else url
-
-
-async def _drop(url: str, admin_url: str) -> None:
-    name = url.partition("?")[0].rsplit("/", 1)[1]
-    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def _generate_calls(url: str, count: int) -> float:
@@ -126,12 +104,8 @@ async def _measure(url: str, calls: int, contacts: int, runs: int) -> dict[str, 
 
 
 async def _run(admin_url: str, calls: int, contacts: int, runs: int) -> dict[str, float]:
-    url = await _scratch_url(admin_url)
-    try:
-        await asyncio.to_thread(migrate.upgrade, url)
+    async with scratch_url(admin_url) as url:
         return await _measure(url, calls, contacts, runs)
-    finally:
-        await _drop(url, admin_url)
 
 
 def api_command(
@@ -143,22 +117,9 @@ def api_command(
     ),
 ) -> None:
     """Campaign creation from CSV and the analytics summary over many calls; prints the timings."""
-    embedded: EmbeddedPostgres | None = None
-    tmp = None
-    if database_url:
-        admin_url = to_asyncpg_url(database_url)
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="voicebot-bench-")
-        embedded = EmbeddedPostgres(Path(tmp.name))
-        admin_url = embedded.start()
-    typer.echo(f"server: {redact(admin_url)}; {contacts} contacts, {calls} calls")
-    try:
+    with admin_server(database_url) as admin_url:
+        typer.echo(f"server: {redact(admin_url)}; {contacts} contacts, {calls} calls")
         results = asyncio.run(_run(admin_url, calls, contacts, runs))
-    finally:
-        if embedded is not None:
-            embedded.stop()
-        if tmp is not None:
-            tmp.cleanup()
     typer.echo(f"campaign from CSV, {contacts} contacts: {results['campaign_csv_seconds']:.2f} s (bar: 30 s)")
     typer.echo(f"generating {calls} calls (+ VACUUM ANALYZE): {results['generate_calls_seconds']:.1f} s")
     typer.echo(

@@ -129,32 +129,17 @@ async def run_on_scratch(
     admin_url: str, settings: Settings, options: dict[str, Any], say: Callable[[str], None]
 ) -> dict[str, Any]:
     """In a throw-away database on the server at `admin_url` (migrated, dropped afterwards)."""
-    from voicebot.bench.api import _drop, _scratch_url
-    from voicebot.db import migrate
+    from voicebot.bench.scratch import scratch_url
 
-    url = await _scratch_url(admin_url)
-    try:
-        await asyncio.to_thread(migrate.upgrade, url)
+    async with scratch_url(admin_url) as url:
         return await bench_isolation(settings, url, options, say)
-    finally:
-        await _drop(url, admin_url)
 
 
 def isolation_main(
     settings: Settings, database_url: str | None, options: dict[str, Any], say: Callable[[str], None]
 ) -> dict[str, Any]:
     """Run the benchmark in a scratch database on `database_url`'s server (else an embedded one)."""
-    from voicebot.db.server import EmbeddedPostgres, to_asyncpg_url
+    from voicebot.bench.scratch import admin_server
 
-    embedded = None
-    with tempfile.TemporaryDirectory(prefix="voicebot-bench-") as tmp:
-        if database_url:
-            admin_url = to_asyncpg_url(database_url)
-        else:
-            embedded = EmbeddedPostgres(Path(tmp))
-            admin_url = embedded.start()
-        try:
-            return asyncio.run(run_on_scratch(admin_url, settings, options, say))
-        finally:
-            if embedded is not None:
-                embedded.stop()
+    with admin_server(database_url) as admin_url:
+        return asyncio.run(run_on_scratch(admin_url, settings, options, say))

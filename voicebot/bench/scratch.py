@@ -2,7 +2,9 @@
 
 Benchmarks need demo accounts and write call rows; doing that in the database they are pointed at would
 overwrite phone lists and mix bench calls into real statistics. So they work in a database of their own on
-the same server (`voicebot_bench_<random>`), migrated and filled with the demo data, and drop it at the end.
+the same server (`voicebot_bench_<random>`), migrated (and filled with the demo data when asked), and drop
+it at the end. `scratch_url` is the one place that creates and drops such a database; `admin_server` gives
+the server to create it on (the given URL's, else an embedded one in a temporary folder).
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from voicebot.db import migrate
-from voicebot.db.server import redact, resolve_database_url
+from voicebot.db.server import EmbeddedPostgres, redact, resolve_database_url, to_asyncpg_url
 from voicebot.db.session import Database
 from voicebot.settings import Settings
 
@@ -33,24 +37,53 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-@asynccontextmanager
-async def scratch_database(settings: Settings, *, demo_data: bool = True) -> AsyncIterator[Database]:
-    url, embedded = await asyncio.to_thread(resolve_database_url, settings)
-    name = f"voicebot_bench_{secrets.token_hex(4)}"
-    try:
-        admin = await asyncpg.connect(_plain(url))
+@contextmanager
+def admin_server(database_url: str | None) -> Iterator[str]:
+    """The asyncpg URL of the server to create scratch databases on: `database_url`'s server, else an
+    embedded PostgreSQL in a temporary folder (stopped and removed afterwards)."""
+    if database_url:
+        yield to_asyncpg_url(database_url)
+        return
+    with tempfile.TemporaryDirectory(prefix="voicebot-bench-") as tmp:
+        embedded = EmbeddedPostgres(Path(tmp))
         try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        except asyncpg.PostgresError as exc:
-            raise RuntimeError(
-                f"the benchmark needs a database of its own and could not create one on {redact(url)}: {exc}"
-            ) from exc
+            yield embedded.start()
+        finally:
+            embedded.stop()
+
+
+@asynccontextmanager
+async def scratch_url(admin_url: str) -> AsyncIterator[str]:
+    """A new, migrated database on the server at `admin_url`, dropped (connections and all) afterwards."""
+    name = f"voicebot_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(_plain(admin_url))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    except asyncpg.PostgresError as exc:
+        raise RuntimeError(
+            f"the benchmark needs a database of its own and could not create one on {redact(admin_url)}: {exc}"
+        ) from exc
+    finally:
+        await admin.close()
+    log.info("benchmark database created", extra={"database": name})
+    try:
+        url = with_database(admin_url, name)
+        await asyncio.to_thread(migrate.upgrade, url)
+        yield url
+    finally:
+        admin = await asyncpg.connect(_plain(admin_url))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
-        scratch = with_database(url, name)
-        log.info("benchmark database created", extra={"database": name})
-        try:
-            await asyncio.to_thread(migrate.upgrade, scratch)
+
+
+@asynccontextmanager
+async def scratch_database(settings: Settings, *, demo_data: bool = True) -> AsyncIterator[Database]:
+    """A scratch database on the configured server (an embedded one when DATABASE_URL is unset)."""
+    url, embedded = await asyncio.to_thread(resolve_database_url, settings)
+    try:
+        async with scratch_url(url) as scratch:
             db = Database(scratch, pool_size=settings.db_pool_size)
             try:
                 if demo_data:
@@ -60,12 +93,6 @@ async def scratch_database(settings: Settings, *, demo_data: bool = True) -> Asy
                 yield db
             finally:
                 await db.close()
-        finally:
-            admin = await asyncpg.connect(_plain(url))
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await admin.close()
     finally:
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)

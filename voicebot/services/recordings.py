@@ -178,3 +178,18 @@ async def recording_response(request: Request, call_id: uuid.UUID, actor: str) -
     return StreamingResponse(
         audio.chunks(), status_code=audio.status, headers=audio.headers, media_type=audio.media_type
     )
+
+
+async def audit_refused_listener(request: Request, status: int, actor: str) -> None:
+    """The audit entry of a listener refused before the recording is looked at (no key or session, the
+    wrong role, a rate limit): failed listens are not invisible, whichever edge refused them."""
+    await audit_recording_request(
+        request.app.state.db,
+        request.path_params.get("call_id"),
+        status,
+        actor=actor,
+        remote_addr=remote_address(request),
+        method=request.method,
+        range_header=request.headers.get("range"),
+        via=request.url.path,
+    )

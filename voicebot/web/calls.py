@@ -16,7 +16,7 @@ from voicebot.services.calls import CallFilter, TimeRange
 from voicebot.services.clients import remote_address
 from voicebot.services.errors import ServiceError
 from voicebot.services.paging import PageParams
-from voicebot.services.recordings import audit_recording_request, recording_response
+from voicebot.services.recordings import audit_refused_listener, recording_response
 from voicebot.values import parse_phone
 from voicebot.web import periods
 from voicebot.web.auth import Forbidden, LoginRequired, WebUser, area, check_csrf, current_user, require
@@ -257,15 +257,10 @@ async def listener(request: Request) -> WebUser:
         return require(await current_user(request), "listen")
     except (LoginRequired, Forbidden) as exc:
         user = getattr(request.state, "web_user", None)
-        await audit_recording_request(
-            request.app.state.db,
-            request.path_params.get("call_id"),
+        await audit_refused_listener(
+            request,
             403 if isinstance(exc, Forbidden) else 401,
-            actor=user.principal.actor if user else "unauthenticated",
-            remote_addr=remote_address(request),
-            method=request.method,
-            range_header=request.headers.get("range"),
-            via=request.url.path,
+            user.principal.actor if user else "unauthenticated",
         )
         raise
 
