@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -37,7 +38,14 @@ async def test_visit_warning_rescheduled_with_slot_buttons(db, bot, max_api) -> 
     assert (call.channel, call.direction, call.outcome) == ("max", "outbound", "visit_rescheduled")
 
 
+def _moscow_noon() -> datetime:
+    """Today 12:00 in Moscow: inside the 230-ФЗ hours on any day, and after the test's own rows' day began."""
+    moscow = ZoneInfo("Europe/Moscow")
+    return datetime.combine(datetime.now(moscow).date(), time(12, 0), tzinfo=moscow).astimezone(UTC)
+
+
 async def test_debt_reminders_in_max_stop_at_two_a_day_apart_from_calls(db, bot, max_api) -> None:
+    bot.channel.clock = _moscow_noon
     sergey = Resident(max_api, 4002)
     await sergey.start()
     await sergey.share_phone("+79161234504")
@@ -57,3 +65,23 @@ async def test_debt_reminders_in_max_stop_at_two_a_day_apart_from_calls(db, bot,
         await bot.channel.start_outbound("+79161234504", "debt_reminder", variables)
     with pytest.raises(MaxUnavailable, match="no MAX user"):
         await bot.channel.start_outbound("+79161234599", "debt_reminder", variables)
+
+
+async def test_no_debt_message_at_night_in_the_debtors_time(db, bot, max_api) -> None:
+    sergey = Resident(max_api, 4003)
+    await sergey.start()
+    await sergey.share_phone("+79161234504")
+    await sergey.write("нет, спасибо")
+    moscow = ZoneInfo("Europe/Moscow")
+    night = datetime.combine(datetime.now(moscow).date(), time(23, 30), tzinfo=moscow)
+    bot.channel.clock = lambda: night.astimezone(UTC)
+    variables = {"account": "33000031", "full_name": "Козлов Сергей Николаевич", "amount": "4870.50"}
+    with pytest.raises(MaxUnavailable, match="quiet hours"):
+        await bot.channel.start_outbound("+79161234504", "debt_reminder", variables)
+    # the same hour in Vladivostok is morning there: 230-ФЗ counts the debtor's own time
+    bot.channel.clock = lambda: night.replace(hour=5).astimezone(UTC)  # 12:00 in Vladivostok
+    await bot.channel.start_outbound(
+        "+79161234504", "debt_reminder", variables | {"timezone": "Asia/Vladivostok"}
+    )
+    (greeting,) = await sergey._replies(1)
+    assert greeting.text

@@ -3,8 +3,9 @@ an inbound one gets a callback (a missed call, in law and in practice).
 
 A call is dead when no process runs it: it belongs to this process (`meta.node`) but started before
 this process did, or it is older than `stale_call_seconds` whoever ran it. Calls this process is running
-or expecting (the ledger's) are never touched. The reaper waits while the local journal still holds
-records: the end of a call may be among them.
+or expecting (the ledger's) are never touched, nor MAX conversations waiting for the resident's next
+message (kept in `max_conversations`, they continue after a restart; the MAX idle sweep ends them).
+The reaper waits while the local journal still holds records: the end of a call may be among them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ _REAP = text(
         SELECT id FROM calls
          WHERE status = 'active' AND NOT (id = ANY(:live))
            AND ((meta->>'node' = :node AND started_at < :born) OR started_at < :stale)
+           AND NOT EXISTS (SELECT 1 FROM max_conversations m
+                            WHERE m.call_id = calls.id AND m.state IS NOT NULL AND m.seen_at >= :stale)
          ORDER BY started_at
          LIMIT 500
          FOR UPDATE SKIP LOCKED)

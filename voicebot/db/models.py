@@ -281,6 +281,26 @@ class MaxUser(Base):
     updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), onupdate=func.now())
 
 
+class MaxConversation(Base):
+    """A MAX resident's conversation between messages: the open dialogue (voicebot/dialogue/snapshot.py),
+    the last message with buttons and the keys of the latest updates handled (MAX delivers at least
+    once), so a restarted process continues where the resident left off and answers nothing twice."""
+
+    __tablename__ = "max_conversations"
+    __table_args__ = (
+        Index("ix_max_conversations_call", "call_id"),
+        Index("ix_max_conversations_seen", "seen_at"),
+    )
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    call_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    last_mid: Mapped[str | None] = mapped_column(Text)
+    last_text: Mapped[str | None] = mapped_column(Text)
+    recent: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default=sql_text("'[]'::jsonb"))
+    seen_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
 # --- calls and what they wrote -----------------------------------------------------------------------
 
 

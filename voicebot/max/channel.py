@@ -4,18 +4,24 @@ Each resident talks in a dialog with the bot. Before anything else the bot asks 
 contact-request button; only a contact card that is the sender's own identifies them (152-ФЗ: no account
 data before that, and never from typed text). Then every conversation is one dialogue of the same
 runtime as the phone — a `calls` row with channel `max`, its turns, outcome and records.
+
+Between messages a conversation lives in PostgreSQL (max/conversations.py): after every update the open
+dialogue is kept there, and a process that does not hold it in memory (it restarted) continues it from
+there at the same step.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
+import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from voicebot import rules
+from voicebot.clock import Clock, utc_now
 from voicebot.db.session import Database
 from voicebot.dialogue.actions.common import debt_contact_allowed
 from voicebot.dialogue.actions.company import topic_of
@@ -23,11 +29,13 @@ from voicebot.dialogue.context import CallerInput
 from voicebot.dialogue.library import FlowLibrary
 from voicebot.dialogue.runtime import BotTurn, Dialogue
 from voicebot.dialogue.session import open_dialogue
+from voicebot.dialogue.snapshot import SnapshotError, restore, snapshot
 from voicebot.dialogue.store import DialogueStore
 from voicebot.logs import call_id_var
 from voicebot.max.choices import keyboard_for
 from voicebot.max.client import Button, Keyboard, MaxClient
-from voicebot.max.updates import MaxEvent, parse_update
+from voicebot.max.conversations import RECENT, Conversations
+from voicebot.max.updates import MaxEvent, parse_update, update_key
 from voicebot.max.users import MaxUsers, masked
 from voicebot.nlu import NLU
 from voicebot.settings import Settings
@@ -37,6 +45,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "max"
 ENTRY_SCENARIO = "messenger"
 CARD_SCENARIO = "company_card"
+DEBT_SCENARIOS = frozenset({"debt_reminder"})
 CONTACT_BUTTON = [[Button("📱 Поделиться номером", contact=True)]]
 
 TEXTS = {
@@ -59,7 +68,8 @@ class _Session:
     phone: str | None = None
     dialogue: Dialogue | None = None
     last_message: tuple[str, str] | None = None  # (mid, text) of the bot's last message with buttons
-    seen: float = field(default_factory=time.monotonic)
+    seen: datetime = field(default_factory=lambda: datetime.now(UTC))
+    recent: list[str] = field(default_factory=list)  # keys of the updates handled lately
 
 
 class MaxUnavailable(Exception):
@@ -75,13 +85,16 @@ class MaxChannel:
         settings: Settings,
         nlu: NLU,
         library: FlowLibrary,
+        clock: Clock = utc_now,
     ) -> None:
         self.client = client
+        self.clock = clock  # legal checks of outbound messages (230-ФЗ hours and counters)
         self.db = db
         self.settings = settings
         self.nlu = nlu
         self.library = library
         self.users = MaxUsers(db)
+        self.conversations = Conversations(db)
         self._sessions: dict[int, _Session] = {}
         self._locks: dict[int, asyncio.Lock] = {}
 
@@ -94,8 +107,16 @@ class MaxChannel:
         lock = self._locks.setdefault(event.user_id, asyncio.Lock())
         async with lock:
             session = await self._session(event.user_id, event.name)
-            session.seen = time.monotonic()
-            await self._handle(session, event)
+            key = update_key(update)
+            if key in session.recent:
+                log.info("max update delivered again; skipped", extra={"update_type": event.update_type})
+                return
+            session.recent = [*session.recent[-RECENT + 1 :], key]
+            session.seen = datetime.now(UTC)
+            try:
+                await self._handle(session, event)
+            finally:
+                await self._keep(session)
 
     async def _handle(self, session: _Session, event: MaxEvent) -> None:
         if event.kind == "button":
@@ -165,7 +186,9 @@ class MaxChannel:
         scenario: str,
         direction: Literal["inbound", "outbound"],
         variables: dict[str, Any] | None = None,
+        **call: Any,
     ) -> Dialogue:
+        """`call`: the identity a placed call already has (call_id, campaign_id, contact_id)."""
         dialogue = await open_dialogue(
             db=self.db,
             settings=self.settings,
@@ -176,6 +199,7 @@ class MaxChannel:
             variables=variables,
             direction=direction,
             channel=CHANNEL,
+            **call,
         )
         session.dialogue = dialogue
         await self._send_turn(session, dialogue, await dialogue.start())
@@ -208,32 +232,45 @@ class MaxChannel:
         )
 
     async def close_idle(self, idle_seconds: float) -> int:
-        """End conversations nobody answered for `idle_seconds` (as a hang-up); returns how many."""
-        now = time.monotonic()
+        """End conversations nobody answered for `idle_seconds` (as a hang-up), whichever process last
+        held them (they are found in the database); returns how many."""
+        idle = timedelta(seconds=idle_seconds)
         closed = 0
-        for session in list(self._sessions.values()):
-            dialogue = session.dialogue
-            if dialogue is None or now - session.seen < idle_seconds:
-                continue
-            async with self._locks.setdefault(session.user_id, asyncio.Lock()):
-                if session.dialogue is dialogue:
-                    await dialogue.respond(CallerInput("hangup"))
-                    session.dialogue = None
-                    closed += 1
+        for user_id in await self.conversations.idle(idle):
+            async with self._locks.setdefault(user_id, asyncio.Lock()):
+                session = await self._session(user_id, "")
+                dialogue = session.dialogue
+                if dialogue is None or datetime.now(UTC) - session.seen < idle:
+                    continue
+                await dialogue.respond(CallerInput("hangup"))
+                session.dialogue = None
+                session.last_message = None
+                await self._keep(session)
+                closed += 1
         return closed
-
-    async def close_all(self) -> None:
-        await self.close_idle(0)
 
     # --- outbound -----------------------------------------------------------------------------------------
 
-    async def start_outbound(self, phone: str, scenario: str, variables: dict[str, Any]) -> str:
-        """Start an outbound conversation (visit warning, debt reminder…) with the MAX user of `phone`."""
+    async def start_outbound(
+        self,
+        phone: str,
+        scenario: str,
+        variables: dict[str, Any],
+        *,
+        call_id: uuid.UUID | None = None,
+        campaign_id: int | None = None,
+        contact_id: int | None = None,
+    ) -> str:
+        """Start an outbound conversation (visit warning, debt reminder…) with the MAX user of `phone`.
+
+        The dialer passes the identity of the call it placed (a campaign contact's attempt), so the
+        conversation's `calls` row is that attempt and its outcome settles the contact."""
         users = await self.users.users_with_phone(phone)
         if not users:
             raise MaxUnavailable("no MAX user shared this phone")
-        if scenario == "debt_reminder":
+        if scenario in DEBT_SCENARIOS:
             await self._check_debt_limits(phone, variables)
+        call = {"call_id": call_id, "campaign_id": campaign_id, "contact_id": contact_id}
         session = await self._session(users[0], "")
         async with self._locks.setdefault(session.user_id, asyncio.Lock()):
             idle_menu = session.dialogue is not None and session.dialogue.flow.name == ENTRY_SCENARIO
@@ -246,7 +283,10 @@ class MaxChannel:
                 session.dialogue = None
             if session.dialogue is not None:
                 raise MaxUnavailable("the resident is in another conversation with the bot")
-            dialogue = await self._open(session, scenario, "outbound", variables)
+            try:
+                dialogue = await self._open(session, scenario, "outbound", variables, **call)
+            finally:
+                await self._keep(session)
             return str(dialogue.ctx.call.call_id)
 
     async def remind(self, appointment: Any) -> bool:
@@ -260,12 +300,15 @@ class MaxChannel:
         return True
 
     async def _check_debt_limits(self, phone: str, variables: dict[str, Any]) -> None:
-        """230-ФЗ: debt messages are limited per debtor (2 a day, 4 a week, 16 a month), apart from calls."""
+        """230-ФЗ: no debt message at night (the debtor's 22:00–8:00 on working days, 20:00–9:00 on days
+        off), and at most 2 a day, 4 a week, 16 a month per debtor, counted apart from calls."""
         store = DialogueStore(self.db)
         account = str(variables.get("account") or "") or None
         accounts = await store.accounts_by_phone(phone)
         zone = next((a.timezone for a in accounts if a.number == account), self.settings.default_timezone)
-        now = datetime.now(UTC).astimezone(ZoneInfo(zone))
+        now = self.clock().astimezone(ZoneInfo(str(variables.get("timezone") or zone)))
+        if not rules.within_calling_hours(now):
+            raise MaxUnavailable("230-ФЗ quiet hours: no debt messages at night in the debtor's time")
         if not await debt_contact_allowed(store, account, phone, now, channel=CHANNEL):
             raise MaxUnavailable(
                 "230-ФЗ message limit for this debtor is reached (2 a day, 4 a week, 16 a month)"
@@ -277,8 +320,53 @@ class MaxChannel:
         session = self._sessions.get(user_id)
         if session is None:
             session = _Session(user_id, name, await self.users.phone(user_id))
+            await self._resume(session)
             self._sessions[user_id] = session
         return session
+
+    async def _resume(self, session: _Session) -> None:
+        """What this resident had open before the process (re)started: the dialogue at its step and the
+        message whose buttons are still live."""
+        kept = await self.conversations.load(session.user_id)
+        if kept is None:
+            return
+        session.last_message = kept.last_message
+        session.recent = kept.recent
+        if kept.state is None:
+            return
+        session.seen = kept.seen_at
+        store = DialogueStore(self.db)
+        try:
+            session.dialogue = restore(
+                kept.state, library=self.library, store=store, nlu=self.nlu, settings=self.settings
+            )
+        except SnapshotError as exc:  # the flow changed under it: close the call, start afresh
+            log.warning("max conversation cannot continue", extra={"error": str(exc)})
+            session.last_message = None
+            if kept.call_id is not None:
+                await store.ledger.ended(kept.call_id, outcome="interrupted")
+            return
+        log.info("max conversation resumed", extra={"call_id": str(kept.call_id)})
+
+    async def _keep(self, session: _Session) -> None:
+        """Store the resident's open dialogue (state None once it ended) — a restart continues it."""
+        dialogue = session.dialogue
+        state = None
+        if dialogue is not None and not dialogue.finished:
+            try:
+                state = snapshot(dialogue)
+            except TypeError as exc:  # a value no snapshot can hold: the conversation lives in memory only
+                log.error("max conversation cannot be kept", extra={"error": str(exc)})
+        try:
+            await self.conversations.keep(
+                session.user_id,
+                call_id=dialogue.ctx.call.call_id if dialogue is not None else None,
+                state=state,
+                last_message=session.last_message,
+                recent=session.recent,
+            )
+        except Exception:  # the answer was sent; only a restart before the next message would lose it
+            log.exception("max conversation not stored")
 
     async def _send(self, session: _Session, text: str, keyboard: Keyboard = ()) -> None:
         mid = await self.client.send(text, user_id=session.user_id, keyboard=keyboard)

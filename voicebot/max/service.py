@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT = 30  # seconds a long poll waits on the server (the API's limit is 90)
 RETRY_SECONDS = 5.0
 SWEEP_SECONDS = 60.0
+DRAIN_SECONDS = 10.0  # at stop: time for the updates being answered to finish
 
 
 class MaxService:
@@ -42,6 +43,7 @@ class MaxService:
         self.channel = MaxChannel(client=self.client, db=db, settings=settings, nlu=nlu, library=library)
         self.poll_timeout = poll_timeout
         self._tasks: list[asyncio.Task[None]] = []
+        self._handling: set[asyncio.Task[None]] = set()  # updates being answered (drained at stop)
         self._marker: int | None = None
 
     @property
@@ -58,14 +60,21 @@ class MaxService:
         self._tasks.append(asyncio.create_task(self._sweep(), name="max-idle"))
         log.info("max channel started", extra={"mode": self.mode})
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = DRAIN_SECONDS) -> None:
+        """Stop taking updates; the ones being answered get `grace` seconds to finish and keep their
+        conversation (an update cut off mid-way would leave the conversation a step behind)."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        await self.channel.close_all()
+        if self._handling:
+            _, late = await asyncio.wait(set(self._handling), timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        # open conversations stay in the database: the next start continues them
         await self.client.close()
 
     def secret_ok(self, presented: str | None) -> bool:
@@ -75,7 +84,13 @@ class MaxService:
         return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
 
     async def handle_delivery(self, update: dict[str, Any]) -> None:
-        await self.channel.handle_update(update)
+        task = asyncio.current_task()
+        if task is not None:
+            self._handling.add(task)
+        try:
+            await self.channel.handle_update(update)
+        finally:
+            self._handling.discard(task)  # type: ignore[arg-type]
 
     async def _poll(self) -> None:
         while True:
@@ -89,9 +104,13 @@ class MaxService:
                 continue
             # Residents are served side by side; one resident's updates keep their order (the channel
             # serialises them per user with a FIFO lock that each task reaches in creation order).
-            batch = [asyncio.create_task(self._handle_safely(update)) for update in updates]
+            # Awaited without being owned: stopping the poll lets them finish (see `stop`).
+            batch = {asyncio.create_task(self._handle_safely(update)) for update in updates}
+            self._handling |= batch
+            for task in batch:
+                task.add_done_callback(self._handling.discard)
             if batch:
-                await asyncio.gather(*batch)
+                await asyncio.wait(batch)
 
     async def _handle_safely(self, update: dict[str, Any]) -> None:
         try:

@@ -95,3 +95,15 @@ def _user_id(user: dict[str, Any]) -> int | None:
 
 def _name(user: dict[str, Any]) -> str:
     return str(user.get("first_name") or user.get("name") or "")
+
+
+def update_key(update: dict[str, Any]) -> str:
+    """What tells one delivery of an update from another: MAX delivers at least once (a long poll cut off
+    by a restart, a webhook retried), so the channel skips a key it has already handled."""
+    callback = update.get("callback") or {}
+    if callback.get("callback_id"):
+        return f"cb:{callback['callback_id']}"
+    mid = ((update.get("message") or {}).get("body") or {}).get("mid")
+    if mid:
+        return f"m:{mid}"
+    return f"{update.get('update_type')}:{update.get('timestamp')}"
