@@ -330,9 +330,13 @@ async def running_max(rt: Runtime) -> AsyncIterator[None]:
     nlu = rt.voice.nlu if rt.voice is not None else create_nlu(settings)
     rt.max = MaxService(settings, rt.db, nlu=nlu, library=cached_library(str(settings.scenarios_dir)))
     await rt.max.start()
+    if rt.dialer is not None:  # phone campaigns' contacts who prefer MAX are reached there
+        rt.dialer.place_max = rt.max.place
     try:
         yield
     finally:
+        if rt.dialer is not None:
+            rt.dialer.place_max = None
         await rt.max.stop()
 
 

@@ -38,6 +38,7 @@ def max_settings(api: MaxApiEmulator, tmp_path, **overrides: Any) -> Settings:
         "max_bot_token": api.token,
         "max_api_url": api.url,
         "duty_dispatcher": None,
+        "dialer_enabled": False,  # tests run the MAX campaign dialer themselves, with their own clock
     }
     values.update(overrides)
     return Settings(**values)

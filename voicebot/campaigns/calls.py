@@ -21,6 +21,7 @@ class CallRequest:
     contact_id: int | None = None
     callback_id: int | None = None
     amd: bool = False
+    channel: str = "voice"  # "max": a conversation in the MAX messenger instead of a phone call
 
 
 # Places the call and returns how the originate ended (answered / busy / ...). Must not raise for a

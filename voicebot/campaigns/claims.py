@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voicebot import rules
 from voicebot.campaigns.limits import DebtHistory, debt_call_allowed_at
 from voicebot.campaigns.policy import CampaignPolicy
 from voicebot.db.models import Call, CampaignContact, DoNotCall
@@ -92,7 +93,7 @@ _CLAIM_PENDING = text(
 _DUE_CAMPAIGNS = text(
     """
     SELECT k.id FROM campaigns k
-     WHERE k.status = 'running' AND (
+     WHERE k.status = 'running' AND COALESCE(k.settings->>'channel', 'voice') = ANY(:channels) AND (
         EXISTS (SELECT 1 FROM campaign_contacts c
                  WHERE c.campaign_id = k.id AND c.state = 'pending'
                    AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= :now))
@@ -103,8 +104,12 @@ _DUE_CAMPAIGNS = text(
 )
 
 
-async def due_campaigns(session: AsyncSession, now: datetime) -> list[int]:
-    return list((await session.execute(_DUE_CAMPAIGNS, {"now": now})).scalars())
+async def due_campaigns(
+    session: AsyncSession, now: datetime, channels: tuple[str, ...] = ("voice",)
+) -> list[int]:
+    """Running campaigns with work due that go out on one of `channels` (settings.channel)."""
+    params = {"now": now, "channels": list(channels)}
+    return list((await session.execute(_DUE_CAMPAIGNS, params)).scalars())
 
 
 async def lock_campaign(session: AsyncSession, campaign_id: int) -> RunningCampaign | None:
@@ -154,6 +159,7 @@ async def claim_contacts(
             now,
             exclude_contacts=[r.id for r in rows],
             scenarios=(campaign.scenario,),
+            messages=campaign.policy.channel == "max",
         )
     dial: list[ClaimedContact] = []
     later: list[dict[str, Any]] = []
@@ -195,7 +201,9 @@ def _next_allowed(policy: CampaignPolicy, history: DebtHistory | None, row: Any,
         moment = policy.next_call_time(moment, row.timezone)
         if history is None:
             return moment
-        reopen = debt_call_allowed_at(history.calls_for(row.phone, row.account_number), moment, row.timezone)
+        limits = rules.DEBT_MESSAGE_LIMITS if policy.channel == "max" else rules.DEBT_LIMITS
+        earlier = history.calls_for(row.phone, row.account_number)
+        reopen = debt_call_allowed_at(earlier, moment, row.timezone, limits)
         if reopen is None:
             return moment
         moment = reopen

@@ -12,6 +12,7 @@ injected `place_call`, and maps the originate result to the contact's state and 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import secrets
@@ -76,6 +77,12 @@ _RESULT_UPDATES = {
 }  # fmt: skip
 
 
+def contact_channel(variables: dict[str, Any], default: str) -> str:
+    """A contact whose own `channel` column says `max` is reached in MAX whatever the campaign's channel."""
+    own = str(variables.get("channel") or "").strip().lower()
+    return "max" if own == "max" else default
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
 
@@ -112,7 +119,10 @@ class Dialer:
         ready: Callable[[], bool] | None = None,
         callback_reserve: int = 0,
         dialogue_slots: Callable[[], int] | None = None,
+        channels: tuple[str, ...] = ("voice",),
     ) -> None:
+        """`channels`: which campaigns this dialer works (their settings.channel): the telephony dialer
+        takes `voice`, the MAX service runs its own dialer for `max` (voicebot/max/placing.py)."""
         self.db = db
         self.place_call = place_call
         self.worker = worker or worker_id()
@@ -129,6 +139,10 @@ class Dialer:
         # Free dialogue slots of the voice channel (limit minus dialogues and announced calls): a call
         # placed without one would be answered with «все операторы заняты».
         self.dialogue_slots = dialogue_slots or (lambda: max_calls)
+        self.channels = channels
+        # Conversations in MAX (set by the MAX service while it runs); without it a contact who prefers
+        # MAX is called on the phone instead.
+        self.place_max: PlaceCall | None = None
         self._inflight: dict[tuple[str, int], InFlight] = {}
         self._results: dict[str, list[dict[str, Any]]] = {kind: [] for kind in _RESULT_UPDATES}
         self._next_slot: dict[int, float] = {}  # campaign id -> monotonic time of its next originate
@@ -191,7 +205,7 @@ class Dialer:
     async def _claim_campaigns(self, now: datetime, free: int) -> int:
         started = 0
         async with self.db.session() as session:
-            campaign_ids = await due_campaigns(session, now)
+            campaign_ids = await due_campaigns(session, now, self.channels)
         for campaign_id in campaign_ids:
             if free <= 0:
                 break
@@ -219,10 +233,17 @@ class Dialer:
         try:
             if flight.campaign is not None:
                 await self._pace(flight.campaign)
-            request = flight.request = self._request(flight)
+            request = self._request(flight)
+            place = self.place_call
+            if request.channel == "max" and "max" not in self.channels:  # a phone campaign's contact
+                if self.place_max is not None:
+                    place = self.place_max
+                else:
+                    request = dataclasses.replace(request, channel="voice")
+            flight.request = request
             flight.placed_at = self.clock()
             try:
-                result = await self.place_call(request)
+                result = await place(request)
             except Exception as exc:
                 log.warning(
                     "call could not be placed; work put back",
@@ -267,6 +288,7 @@ class Dialer:
                 campaign_id=item.campaign_id,
                 contact_id=item.id,
                 amd=flight.campaign.policy.amd,
+                channel=contact_channel(item.variables, flight.campaign.policy.channel),
             )
         variables: dict[str, Any] = {"callback": "1", "callback_reason": item.reason}
         scenario = item.scenario or self.callback_scenario
@@ -339,7 +361,7 @@ class Dialer:
         if request is None:
             return
         values: dict[str, Any] = {
-            "id": request.call_id, "direction": "outbound", "channel": "voice", "scenario": request.scenario,
+            "id": request.call_id, "direction": "outbound", "channel": request.channel, "scenario": request.scenario,
             "phone": request.phone, "campaign_id": request.campaign_id, "contact_id": request.contact_id,
             "status": "ended", "outcome": outcome, "offered_at": flight.placed_at or now,
             "started_at": flight.placed_at or now, "answered_at": flight.answered_at, "ended_at": now,

@@ -1,6 +1,7 @@
 """230-ФЗ frequency limits for debt calls: 1 a day, 2 a week, 8 a month per debtor.
 
-Messenger messages (channel `max`) have their own limits and are not counted here (voicebot/max/limits.py).
+Messenger messages (channel `max`) have their own limits (2 a day, 4 a week, 16 a month) and are counted
+apart: `DebtHistory.load(messages=True)` for a campaign that reaches debtors in MAX.
 
 Periods are calendar ones in the debtor's local time (day; ISO week Monday–Sunday; month). A debtor is
 matched by phone AND by account number, across all campaigns: a call to any phone of the account counts.
@@ -65,7 +66,7 @@ _HISTORY = text(
       FROM calls c
       LEFT JOIN campaign_contacts cc ON cc.id = c.contact_id
       LEFT JOIN accounts a ON a.id = c.account_id
-     WHERE c.direction = 'outbound' AND c.scenario = ANY(:scenarios) AND c.channel <> 'max'
+     WHERE c.direction = 'outbound' AND c.scenario = ANY(:scenarios) AND (c.channel = 'max') = :messages
        AND (c.answered_at IS NOT NULL OR c.outcome = 'interrupted')
        AND COALESCE(c.answered_at, c.started_at) >= :since
        AND (c.phone = ANY(:phones) OR cc.account_number = ANY(:accounts) OR a.number = ANY(:accounts))
@@ -73,6 +74,7 @@ _HISTORY = text(
     SELECT cc.phone, cc.account_number, CAST(:now AS timestamptz)
       FROM campaign_contacts cc JOIN campaigns k ON k.id = cc.campaign_id
      WHERE cc.state = 'in_progress' AND cc.last_call_id IS NOT NULL AND k.scenario = ANY(:scenarios)
+       AND (COALESCE(k.settings->>'channel', 'voice') = 'max') = :messages
        AND cc.lease_expires_at > :now AND NOT cc.id = ANY(:exclude)
        AND NOT EXISTS (SELECT 1 FROM calls x WHERE x.id = cc.last_call_id)
        AND (cc.phone = ANY(:phones) OR cc.account_number = ANY(:accounts))
@@ -102,7 +104,9 @@ class DebtHistory:
         *,
         exclude_contacts: list[int] | None = None,
         scenarios: tuple[str, ...] = ("debt_reminder",),
+        messages: bool = False,
     ) -> DebtHistory:
+        """`messages`: the MAX conversations (230-ФЗ counts them apart from calls) instead of calls."""
         result = await session.execute(
             _HISTORY,
             {
@@ -112,6 +116,7 @@ class DebtHistory:
                 "phones": phones,
                 "accounts": accounts,
                 "exclude": exclude_contacts or [],
+                "messages": messages,
             },
         )
         return cls([(r.phone, r.account, r.at) for r in result])

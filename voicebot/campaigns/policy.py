@@ -5,7 +5,12 @@ Shape of `campaigns.settings` (every key optional):
     {"windows": {"weekday": ["09:00", "21:00"], "weekend": ["10:00", "19:00"]},
      "retry": {"busy": {"delay_minutes": 15, "max_attempts": 3}, "no_answer": {...}, "failed": {...},
                "machine": {...}},
-     "debt_limits": true, "amd": false}
+     "debt_limits": true, "amd": false, "channel": "voice"}
+
+`channel`: `voice` (phone calls, the default) or `max` (a conversation in the MAX messenger with the
+resident who shared that phone; the same scenario and outcome codes). A contact's own `channel` column
+(`max` or `voice`) overrides it for that contact. Debt conversations in MAX count against 230-ФЗ's
+message limits instead of the call limits; the quiet hours are the same.
 
 Debt campaigns (scenario `debt_reminder`, or `debt_limits: true`) never call outside the 230-ФЗ windows:
 a custom window is clipped to them.
@@ -22,6 +27,7 @@ from voicebot import rules
 from voicebot.asterisk.ami_originate import OriginateResult
 
 DEBT_SCENARIOS = frozenset({"debt_reminder"})
+CHANNELS = ("voice", "max")
 
 
 @dataclass(frozen=True)
@@ -55,12 +61,13 @@ class CampaignPolicy:
     retry: dict[str, Retry] = field(default_factory=lambda: dict(DEFAULT_RETRY))
     debt_limits: bool = False
     amd: bool = False
+    channel: str = "voice"
 
     @classmethod
     def from_settings(cls, scenario: str, raw: dict[str, Any] | None) -> CampaignPolicy:
         """Validated policy; raises ValueError with a message fit for an API error."""
         raw = raw or {}
-        unknown = set(raw) - {"windows", "retry", "debt_limits", "amd"}
+        unknown = set(raw) - {"windows", "retry", "debt_limits", "amd", "channel"}
         if unknown:
             raise ValueError(f"unknown campaign settings: {', '.join(sorted(unknown))}")
         debt = bool(raw.get("debt_limits", scenario in DEBT_SCENARIOS))
@@ -72,7 +79,10 @@ class CampaignPolicy:
         if debt:  # the law's windows are the outer bound
             weekday = _clip(weekday, rules.WEEKDAY_WINDOW)
             weekend = _clip(weekend, rules.WEEKEND_WINDOW)
-        return cls(weekday, weekend, _retry(raw.get("retry")), debt, bool(raw.get("amd", False)))
+        channel = str(raw.get("channel") or "voice")
+        if channel not in CHANNELS:
+            raise ValueError(f"settings.channel must be one of {', '.join(CHANNELS)}")
+        return cls(weekday, weekend, _retry(raw.get("retry")), debt, bool(raw.get("amd", False)), channel)
 
     def window_for(self, day: Any) -> rules.Window:
         return self.weekend if rules.is_day_off(day) else self.weekday

@@ -73,7 +73,12 @@ class _Session:
 
 
 class MaxUnavailable(Exception):
-    """An outbound conversation cannot start: no MAX user with that phone, or a legal limit is reached."""
+    """An outbound conversation cannot start: `reason` is `no_user` (nobody shared that phone), `busy`
+    (the resident is in another conversation) or `limit` (230-ФЗ quiet hours or message limits)."""
+
+    def __init__(self, message: str, reason: str = "no_user") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class MaxChannel:
@@ -282,7 +287,7 @@ class MaxChannel:
                 await session.dialogue.respond(CallerInput("hangup"))  # only the menu was open: nothing lost
                 session.dialogue = None
             if session.dialogue is not None:
-                raise MaxUnavailable("the resident is in another conversation with the bot")
+                raise MaxUnavailable("the resident is in another conversation with the bot", "busy")
             try:
                 dialogue = await self._open(session, scenario, "outbound", variables, **call)
             finally:
@@ -308,10 +313,12 @@ class MaxChannel:
         zone = next((a.timezone for a in accounts if a.number == account), self.settings.default_timezone)
         now = self.clock().astimezone(ZoneInfo(str(variables.get("timezone") or zone)))
         if not rules.within_calling_hours(now):
-            raise MaxUnavailable("230-ФЗ quiet hours: no debt messages at night in the debtor's time")
+            raise MaxUnavailable(
+                "230-ФЗ quiet hours: no debt messages at night in the debtor's time", "limit"
+            )
         if not await debt_contact_allowed(store, account, phone, now, channel=CHANNEL):
             raise MaxUnavailable(
-                "230-ФЗ message limit for this debtor is reached (2 a day, 4 a week, 16 a month)"
+                "230-ФЗ message limit for this debtor is reached (2 a day, 4 a week, 16 a month)", "limit"
             )
 
     # --- plumbing -----------------------------------------------------------------------------------------

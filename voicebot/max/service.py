@@ -11,12 +11,15 @@ import asyncio
 import contextlib
 import hmac
 import logging
+from datetime import timedelta
 from typing import Any
 
+from voicebot.campaigns.dialer import Dialer
 from voicebot.db.session import Database
 from voicebot.dialogue.library import FlowLibrary
 from voicebot.max.channel import MaxChannel
 from voicebot.max.client import MaxClient
+from voicebot.max.placing import MaxPlacer
 from voicebot.nlu import NLU
 from voicebot.settings import Settings
 
@@ -45,6 +48,18 @@ class MaxService:
         self._tasks: list[asyncio.Task[None]] = []
         self._handling: set[asyncio.Task[None]] = set()  # updates being answered (drained at stop)
         self._marker: int | None = None
+        self.place = MaxPlacer(self.channel)
+        # Campaigns with settings.channel = "max": the dialer's rules, conversations instead of calls.
+        self.dialer: Dialer | None = None
+        if settings.dialer_enabled:
+            self.dialer = Dialer(
+                db,
+                self.place,
+                max_calls=settings.dialer_max_calls,
+                lease=timedelta(seconds=settings.dialer_lease_seconds),
+                poll_seconds=settings.dialer_poll_seconds,
+                channels=("max",),
+            )
 
     @property
     def mode(self) -> str:
@@ -58,11 +73,15 @@ class MaxService:
         elif self.mode == "polling":
             self._tasks.append(asyncio.create_task(self._poll(), name="max-polling"))
         self._tasks.append(asyncio.create_task(self._sweep(), name="max-idle"))
+        if self.dialer is not None:
+            self._tasks.append(asyncio.create_task(self.dialer.run(), name="max-dialer"))
         log.info("max channel started", extra={"mode": self.mode})
 
     async def stop(self, grace: float = DRAIN_SECONDS) -> None:
         """Stop taking updates; the ones being answered get `grace` seconds to finish and keep their
         conversation (an update cut off mid-way would leave the conversation a step behind)."""
+        if self.dialer is not None:
+            await self.dialer.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

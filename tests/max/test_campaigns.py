@@ -1,0 +1,75 @@
+"""Campaigns in MAX: `settings.channel = "max"` (or a contact's own `channel` column) reaches residents
+in the messenger with the same scenario, outcome codes and dialer rules as a phone campaign."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from tests.campaigns.helpers import FakeClock, FakePhone
+from tests.max.conftest import Resident
+from voicebot.campaigns.dialer import Dialer
+from voicebot.campaigns.store import create_campaign
+from voicebot.db.models import Call, CampaignContact
+
+NOON = datetime(2026, 3, 11, 9, 0, tzinfo=UTC)  # Wednesday 12:00 in Moscow
+MESSAGE = "Завтра с 10 до 14 отключат горячую воду."
+
+
+async def _contacts(db) -> dict[str, CampaignContact]:
+    async with db.session() as s:
+        return {c.phone: c for c in await s.scalars(select(CampaignContact))}
+
+
+async def test_a_max_campaign_runs_as_conversations_with_the_same_outcomes(db, bot, max_api) -> None:
+    natalia = Resident(max_api, 6001)
+    await natalia.start()
+    await natalia.share_phone("+79161234501")
+    await natalia.write("нет, спасибо")
+    rows = [{"phone": "+79161234501", "message": MESSAGE}, {"phone": "+79990000001", "message": MESSAGE}]
+    report = await create_campaign(db, name="m", scenario="announcement", rows=rows, start=True,
+                                   calls_per_second=50, settings={"channel": "max"})  # fmt: skip
+    clock = FakeClock(NOON)
+    phone_dialer = Dialer(db, FakePhone(db, clock=clock), clock=clock)
+    assert await phone_dialer.tick() == 0  # a MAX campaign is not the telephony dialer's
+    dialer = Dialer(db, bot.place, clock=clock, channels=("max",))
+    assert await dialer.tick() == 2
+    await dialer.wait_idle()
+    (announcement,) = await natalia._replies(1)
+    assert MESSAGE in announcement.text
+    await natalia.write("нет, всё понятно, спасибо")
+    await dialer.tick()
+    contacts = await _contacts(db)
+    reached, absent = contacts["+79161234501"], contacts["+79990000001"]
+    assert (reached.state, reached.outcome) == ("done", "announcement_heard")
+    # nobody shared that phone with the bot: an attempt that failed, retried by the policy's rule
+    assert (absent.state, absent.last_result) == ("pending", "failed")
+    assert absent.next_attempt_at == NOON + timedelta(minutes=30)
+    async with db.session() as s:
+        calls = {c.phone: c for c in await s.scalars(select(Call))}
+    assert calls["+79161234501"].channel == "max" and calls["+79161234501"].campaign_id == report.campaign_id
+    assert calls["+79161234501"].id == reached.last_call_id
+    assert (calls["+79990000001"].channel, calls["+79990000001"].outcome) == ("max", "failed")
+
+
+async def test_a_contact_who_prefers_max_is_reached_there_from_a_phone_campaign(db, bot, max_api) -> None:
+    olga = Resident(max_api, 6002)
+    await olga.start()
+    await olga.share_phone("+79161234506")
+    await olga.write("нет, спасибо")
+    rows = [{"phone": "+79161234506", "message": MESSAGE, "channel": "max"},
+            {"phone": "+79161110000", "message": MESSAGE}]  # fmt: skip
+    await create_campaign(db, name="p", scenario="announcement", rows=rows, start=True, calls_per_second=50)
+    clock = FakeClock(NOON)
+    phone = FakePhone(db, outcome="announcement_heard", clock=clock)
+    dialer = Dialer(db, phone, clock=clock)
+    dialer.place_max = bot.place
+    assert await dialer.tick() == 2
+    await dialer.wait_idle()
+    assert [r.phone for r in phone.dialled] == ["+79161110000"]
+    (announcement,) = await olga._replies(1)
+    assert MESSAGE in announcement.text
+    await olga.write("понятно, спасибо")
+    await dialer.tick()
+    assert {c.state for c in (await _contacts(db)).values()} == {"done"}
