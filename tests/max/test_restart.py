@@ -4,6 +4,7 @@ call alone, and the idle sweep still ends it."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -14,6 +15,18 @@ from voicebot.calls.records import CallRecords
 from voicebot.db.models import Call, MaxConversation, Reading
 from voicebot.dialogue.snapshot import decode, encode
 from voicebot.max.service import MaxService
+
+
+async def _settled(db, user_id: int, within: float = 10.0) -> None:
+    """Wait until the resident's conversation is kept with nothing open."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        async with db.session() as s:
+            kept = await s.get(MaxConversation, user_id)
+        if kept is not None and kept.state is None:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "the conversation was not closed"
+        await asyncio.sleep(0.05)
 
 
 async def _restart(bot: MaxService, db, max_api, nlu, library, tmp_path) -> MaxService:
@@ -45,13 +58,12 @@ async def test_readings_continue_after_a_restart_at_the_same_step(db, bot, max_a
         (done,) = await anna.press(readback, "Да")  # the kept message's buttons still answer
         assert "принят" in done.text.lower()
         await anna.write("нет, спасибо")
+        await _settled(db, 5001)  # nothing open any more (kept right after the reply is sent)
         async with db.session() as s:
             calls = list(await s.scalars(select(Call)))
             readings = [float(r.value) for r in await s.scalars(select(Reading).order_by(Reading.id))]
-            kept = await s.get(MaxConversation, 5001)
         assert [(c.channel, c.outcome) for c in calls] == [("max", "readings_accepted")]
         assert readings == [215.0, 120.0]
-        assert kept.state is None  # nothing open any more
     finally:
         await fresh.stop()
 

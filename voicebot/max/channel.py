@@ -244,8 +244,9 @@ class MaxChannel:
         for user_id in await self.conversations.idle(idle):
             async with self._locks.setdefault(user_id, asyncio.Lock()):
                 session = await self._session(user_id, "")
+                kept = await self.conversations.load(user_id)  # the last keep wrote when it was last seen
                 dialogue = session.dialogue
-                if dialogue is None or datetime.now(UTC) - session.seen < idle:
+                if dialogue is None or kept is None or datetime.now(UTC) - kept.seen_at < idle:
                     continue
                 await dialogue.respond(CallerInput("hangup"))
                 session.dialogue = None
