@@ -20,7 +20,7 @@ from sqlalchemy import text
 from voicebot.db.session import Database
 from voicebot.retry import Backoff
 from voicebot.services import sms
-from voicebot.services.destinations import DestinationRefused, check_resolved
+from voicebot.services.destinations import DestinationRefused, pinned_client, resolve_public
 from voicebot.services.webhooks import Attempt, envelope, post_event
 from voicebot.settings import Settings
 
@@ -123,15 +123,18 @@ async def _deliver(db: Database, settings: Settings, client: httpx.AsyncClient, 
             "webhook waiting: VOICEBOT_WEBHOOK_SECRET is not set", extra={"event_id": str(row.event_id)}
         )
         return
+    body = envelope(str(row.event_id), row.event_type, row.created_at.isoformat(), row.payload)
     if row.campaign_url and not settings.webhook_allow_private:
         try:
-            await check_resolved(url)
+            address = await resolve_public(url)  # the one DNS lookup of this delivery
         except DestinationRefused as exc:
             # a forbidden destination stays forbidden: fail the event now, not after 30 retries
             await _record_attempt(db, row, url, Attempt(False, None, str(exc), 0), settings, final=True)
             return
-    body = envelope(str(row.event_id), row.event_type, row.created_at.isoformat(), row.payload)
-    attempt = await post_event(client, url, settings.webhook_secret, str(row.event_id), row.event_type, body)
+        async with pinned_client(url, address, timeout=settings.webhook_timeout) as pinned:
+            attempt = await post_event(pinned, url, settings.webhook_secret, str(row.event_id), row.event_type, body)
+    else:  # the administrator's own URL (VOICEBOT_WEBHOOK_URL) or private destinations explicitly allowed
+        attempt = await post_event(client, url, settings.webhook_secret, str(row.event_id), row.event_type, body)
     await _record_attempt(db, row, url, attempt, settings)
 
 
