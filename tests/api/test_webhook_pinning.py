@@ -52,7 +52,7 @@ class NoInternet(httpcore.AsyncNetworkBackend):
         self.real = httpcore.AnyIOBackend()
         self.tried: list[tuple[str, int]] = []
 
-    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # noqa: ASYNC109
         self.tried.append((host, port))
         if host.startswith("127."):
             return await self.real.connect_tcp(host, port, timeout=timeout, socket_options=socket_options)
@@ -82,7 +82,9 @@ async def _campaign_event(db, url: str) -> None:
             {"c": cid},
         )
         await s.execute(
-            text("UPDATE campaign_contacts SET state = 'done', outcome = 'paid', attempts = 1 WHERE id = :id"),
+            text(
+                "UPDATE campaign_contacts SET state = 'done', outcome = 'paid', attempts = 1 WHERE id = :id"
+            ),
             {"id": contact},
         )
 
@@ -175,7 +177,9 @@ async def test_pinned_tls_verifies_the_host_name_not_the_address(tmp_path):
         async with destinations.pinned_client(url, "127.0.0.1", timeout=5, verify=trust) as client:
             assert (await client.post(url, content=b"{}")).status_code == 204
         assert seen_sni == ["hooks.example.com"]
-        wrong = f"https://evil.example.com:{port}/hook"  # pinned to the same address, certificate is not theirs
+        wrong = (
+            f"https://evil.example.com:{port}/hook"  # pinned to the same address, certificate is not theirs
+        )
         async with destinations.pinned_client(wrong, "127.0.0.1", timeout=5, verify=trust) as client:
             with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED|certificate"):
                 await client.post(wrong, content=b"{}")

@@ -44,7 +44,7 @@ async def test_live_view_follows_a_call_and_counts_a_deadline_down(browser, base
             ),
             {"c": now - timedelta(minutes=9), "d": now + timedelta(seconds=95)},
         )
-    context, page = await signed_in(browser, base_url, keys["ops"], "/live")
+    context, page = await signed_in(browser, base_url, keys["supervisor"], "/live")
     assert page.url.endswith("/live")
     await page.wait_for_selector("#live-state.ok", timeout=10_000)
     assert await page.locator("#live-calls-empty").is_visible()
@@ -97,7 +97,7 @@ async def test_live_view_follows_a_call_and_counts_a_deadline_down(browser, base
 
 async def test_each_queue_action_from_the_page(browser, base_url, db, keys, web_settings, screenshots):
     await seed(db, web_settings.recordings_path)
-    context, page = await signed_in(browser, base_url, keys["ops"], "/queues")
+    context, page = await signed_in(browser, base_url, keys["supervisor"], "/queues")
     await shot(page, screenshots, "queues-tickets-1366")
     ticket = page.locator('tr[data-ticket="Т-0002"]')
     await ticket.locator("select[name=status]").select_option("done")
@@ -120,7 +120,7 @@ async def test_each_queue_action_from_the_page(browser, base_url, db, keys, web_
     await message.locator("button.mark-listened").click()
     await page.wait_for_selector(".flash:has-text('прослушано')")
     row = page.locator(f'tr[data-voice-message="{message_id}"]')
-    assert "тест ops" in await row.locator("td[data-label='Прослушано']").inner_text()
+    assert "тест supervisor" in await row.locator("td[data-label='Прослушано']").inner_text()
     await row.locator("button.mark-reviewed").click()
     await page.wait_for_selector(".flash:has-text('обработано')")
     assert await page.locator(f'tr[data-voice-message="{message_id}"]').count() == 0

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=str(browse
 
 async def test_a_bar_opens_the_calls_behind_it(browser, base_url, db, keys, web_settings, screenshots):
     await seed(db, web_settings.recordings_path)
-    context, page = await signed_in(browser, base_url, keys["ops"], "/dashboard")
+    context, page = await signed_in(browser, base_url, keys["admin"], "/dashboard")
     await page.wait_for_selector('[data-figure="outcomes"] .main-svg', timeout=15_000)
     assert "обновляется" in await page.locator("#auto-refresh").inner_text()
     assert await page.locator("#nps-empty").count() == 0  # the seed has NPS answers

@@ -22,7 +22,7 @@ async def _audit(db) -> list[tuple[str, str, str]]:
 
 async def test_ticket_status_and_assignee_change_and_are_audited(client, keys, db, web_settings):
     await seed(db, web_settings.recordings_path)
-    await login(client, keys["ops"])
+    await login(client, keys["supervisor"])
     page = await client.get("/queues")
     assert "Протечка" in page.text or "протечка" in page.text
     csrf = csrf_of(page.text)
@@ -98,7 +98,7 @@ async def test_voice_message_listened_then_processed_with_who_and_when(client, k
 
 async def test_callback_closed_with_an_outcome_once(client, keys, db, web_settings):
     await seed(db, web_settings.recordings_path)
-    await login(client, keys["ops"])
+    await login(client, keys["supervisor"])
     csrf = csrf_of((await client.get("/queues?tab=callbacks")).text)
     [callback] = await _ids(db, "SELECT id FROM callbacks")
     no_result = await client.post(f"/queues/callbacks/{callback}/close", data={"csrf": csrf})
@@ -119,7 +119,7 @@ async def test_callback_closed_with_an_outcome_once(client, keys, db, web_settin
 
 async def test_queues_sort_filter_and_search(client, keys, db, web_settings):
     await seed(db, web_settings.recordings_path)
-    await login(client, keys["ops"])
+    await login(client, keys["supervisor"])
     ascending = (await client.get("/queues?tab=tickets&sort=number")).text
     descending = (await client.get("/queues?tab=tickets&sort=number&desc=1")).text
     assert ascending.index("Т-0001") < ascending.index("Т-0002")
@@ -142,7 +142,7 @@ async def test_live_snapshot_and_stream(client, keys, db, web_settings):
                 "VALUES (gen_random_uuid(), 'inbound', 'voice', 'active', 'meter_readings', '+79161234599')"
             )
         )
-    await login(client, keys["ops"])
+    await login(client, keys["supervisor"])
     page = await client.get("/live")
     assert page.status_code == 200 and "Сейчас на линии" in page.text
     data = (await client.get("/live.json")).json()
@@ -158,8 +158,8 @@ async def test_unknown_addresses_get_a_russian_page_and_the_api_keeps_json(clien
     anonymous = await client.get("/no/such/page")
     assert anonymous.status_code == 404 and "text/html" in anonymous.headers["content-type"]
     assert "Не найдено" in anonymous.text and "Такой страницы нет" in anonymous.text
-    await login(client, keys["ops"])
+    await login(client, keys["supervisor"])
     signed_in = await client.get("/no/such/page")
-    assert signed_in.status_code == 404 and 'href="/dashboard"' in signed_in.text  # the menu is there
+    assert signed_in.status_code == 404 and 'href="/calls"' in signed_in.text  # the menu is there
     api = await client.get("/api/v1/no/such")
     assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"

@@ -1,4 +1,4 @@
-"""Who may call what: the one table of endpoint → roles, and the dependency that enforces it.
+"""The dependency that enforces who may call what (the table itself: voicebot/security/roles.py).
 
 Every route under /api/v1 has a name; a name missing from ACCESS is denied to everyone but admin
 (fail closed), and a test checks that the table and the routes agree.
@@ -12,83 +12,20 @@ from collections import deque
 from fastapi import Request
 
 from voicebot.api.errors import ApiError
+from voicebot.security.roles import (  # noqa: F401 - re-exported: the API's names for the table
+    ACCESS,
+    ADMIN_ONLY,
+    DISPATCH,
+    EVERYONE,
+    OPS,
+    RESULTS,
+    STAFF,
+    SUPERVISOR,
+    TRY,
+    allowed,
+)
 from voicebot.services.clients import presented_key, remote_address
 from voicebot.services.keys import Principal, touch_key, verify_key
-
-STAFF = frozenset({"staff"})
-OPS = frozenset({"ops"})
-SUPERVISOR = frozenset({"supervisor"})
-RESULTS = frozenset({"staff", "supervisor"})
-EVERYONE = frozenset({"admin", "staff", "ops", "supervisor"})
-ADMIN_ONLY: frozenset[str] = frozenset()
-DISPATCH = frozenset({"staff", "ops"})
-
-# route name → roles allowed besides admin (admin may call everything)
-ACCESS: dict[str, frozenset[str]] = {
-    "whoami": EVERYONE,
-    # campaigns and their results: staff
-    "create_campaign": STAFF,
-    "upload_campaign_csv": STAFF,
-    "list_campaigns": STAFF,
-    "get_campaign": STAFF,
-    "start_campaign": STAFF,
-    "pause_campaign": STAFF,
-    "resume_campaign": STAFF,
-    "cancel_campaign": STAFF,
-    "campaign_progress": STAFF,
-    "campaign_results": STAFF,
-    "campaign_results_page": STAFF,
-    # what calls wrote: staff works with it, supervisors review it
-    "list_readings": RESULTS,
-    "list_promises": RESULTS,
-    "list_tickets": RESULTS,
-    "get_ticket": RESULTS,
-    "change_ticket_status": RESULTS,
-    "list_nps_answers": RESULTS,
-    "list_visits": RESULTS,
-    "list_voice_messages": RESULTS,
-    "list_callbacks": RESULTS,
-    # calls, recordings, transcripts: supervisors
-    "list_calls": SUPERVISOR,
-    "get_call": SUPERVISOR,
-    "get_recording": SUPERVISOR,
-    "head_recording": SUPERVISOR,
-    "get_transcript": SUPERVISOR,
-    # analytics: ops
-    "analytics_summary": OPS,
-    "analytics_timeseries": OPS,
-    # trying scenarios over the text channel: staff
-    "create_simulation": STAFF,
-    "simulation_turn": STAFF,
-    "delete_simulation": STAFF,
-    # outages and house chats: dispatchers (staff, ops) declare them; admins map the chats
-    "declare_outage": DISPATCH,
-    "list_outages": DISPATCH,
-    "get_outage": DISPATCH,
-    "change_outage": DISPATCH,
-    "end_outage": DISPATCH,
-    "list_house_chats": DISPATCH,
-    "add_house_chat": ADMIN_ONLY,
-    "delete_house_chat": ADMIN_ONLY,
-    "get_company_card": EVERYONE,
-    "start_max_conversation": STAFF,
-    # the service centre's schedule and appointments: front-office staff
-    "office_day": DISPATCH,
-    "add_office_slots": DISPATCH,
-    "import_office_slots": DISPATCH,
-    "close_office_slot": DISPATCH,
-    "book_office_appointment": DISPATCH,
-    "change_office_appointment": DISPATCH,
-    "put_company_card": ADMIN_ONLY,
-    # integration plumbing
-    "list_webhook_events": ADMIN_ONLY,
-    "retry_webhook_event": ADMIN_ONLY,
-    "list_sms": ADMIN_ONLY,
-}
-
-
-def allowed(route_name: str, role: str) -> bool:
-    return role == "admin" or role in ACCESS.get(route_name, ADMIN_ONLY)
 
 
 class FailureLimiter:

@@ -118,7 +118,7 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         self,
         host: str,
         port: int,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
@@ -152,7 +152,9 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
         )
 
 
-def pinned_client(url: str, address: str, *, timeout: float, verify: ssl.SSLContext | bool = True) -> httpx.AsyncClient:
+def pinned_client(
+    url: str, address: str, *, timeout: float, verify: ssl.SSLContext | bool = True
+) -> httpx.AsyncClient:
     """A client for one delivery to `url`, connecting only to `address` (from `resolve_public`)."""
     host = (urlsplit(url).hostname or "").lower()
     return httpx.AsyncClient(

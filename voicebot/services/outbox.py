@@ -132,9 +132,13 @@ async def _deliver(db: Database, settings: Settings, client: httpx.AsyncClient, 
             await _record_attempt(db, row, url, Attempt(False, None, str(exc), 0), settings, final=True)
             return
         async with pinned_client(url, address, timeout=settings.webhook_timeout) as pinned:
-            attempt = await post_event(pinned, url, settings.webhook_secret, str(row.event_id), row.event_type, body)
+            attempt = await post_event(
+                pinned, url, settings.webhook_secret, str(row.event_id), row.event_type, body
+            )
     else:  # the administrator's own URL (VOICEBOT_WEBHOOK_URL) or private destinations explicitly allowed
-        attempt = await post_event(client, url, settings.webhook_secret, str(row.event_id), row.event_type, body)
+        attempt = await post_event(
+            client, url, settings.webhook_secret, str(row.event_id), row.event_type, body
+        )
     await _record_attempt(db, row, url, attempt, settings)
 
 

@@ -6,24 +6,13 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from voicebot.security.roles import UI_AREAS, ui_allowed
 from voicebot.services.keys import Principal
 from voicebot.services.web_sessions import session_is_live
 from voicebot.web import session as cookies
 
-# UI area → roles that may open it (admin opens everything)
-AREAS: dict[str, frozenset[str]] = {
-    "dashboard": frozenset({"ops"}),
-    "calls": frozenset({"ops", "supervisor"}),
-    "listen": frozenset({"supervisor"}),
-    "campaigns": frozenset({"staff"}),
-    "queues": frozenset({"ops", "supervisor"}),
-    "try": frozenset({"ops", "supervisor", "staff"}),
-    "admin": frozenset(),  # administrators only
-    "operator": frozenset({"ops", "supervisor", "staff"}),  # call cards of callers handed over by the bot
-    "outages": frozenset({"ops", "staff"}),
-    "company": frozenset(),  # admins only
-    "office": frozenset({"ops", "staff"}),
-}
+# UI area → roles that may open it (admin opens everything): derived from the API's table
+AREAS = UI_AREAS
 # where "/" leads each role, in order of preference
 HOME_ORDER = ("dashboard", "calls", "campaigns", "queues", "try")
 
@@ -65,7 +54,7 @@ class WebUser:
         return Principal(self.session.key_id, self.session.name, self.session.role)
 
     def may(self, area: str) -> bool:
-        return self.role == "admin" or self.role in AREAS.get(area, frozenset())
+        return ui_allowed(area, self.role)
 
     def home(self) -> str:
         for area in HOME_ORDER:
@@ -110,4 +99,5 @@ def area(name: str):
     async def dependency(request: Request) -> WebUser:
         return require(await current_user(request), name)
 
+    dependency.area = name  # type: ignore[attr-defined] - read by the role-matrix test
     return dependency

@@ -265,6 +265,9 @@ async def listener(request: Request) -> WebUser:
         raise
 
 
+listener.area = "listen"  # type: ignore[attr-defined] - read by the role-matrix test
+
+
 @router.api_route(
     "/calls/{call_id}/audio", methods=["GET", "HEAD"], name="ui_call_audio", include_in_schema=False
 )

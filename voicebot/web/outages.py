@@ -132,7 +132,10 @@ async def end(
 
 @router.get("/house-chats", name="ui_house_chats", response_class=HTMLResponse, include_in_schema=False)
 async def house_chats_page(
-    request: Request, user: WebUser = Depends(area("outages")), error: str | None = None, status: int = 200
+    request: Request,
+    user: WebUser = Depends(area("house_chats")),
+    error: str | None = None,
+    status: int = 200,
 ) -> HTMLResponse:
     chats = await HouseChats(request.app.state.db).list()
     return render(request, "house_chats.html", {"chats": chats, "error": error}, status)
@@ -146,7 +149,7 @@ async def add_chat(
     chat_id: str = Form("", max_length=24),
     title: str = Form("", max_length=200),
     csrf: str = Form("", max_length=128),
-    user: WebUser = Depends(area("outages")),
+    user: WebUser = Depends(area("house_chats_edit")),
 ) -> Response:
     await check_csrf(request, user, csrf)
     if not chat_id.strip().lstrip("-").isdigit():
@@ -162,7 +165,7 @@ async def add_chat(
 @router.post("/house-chats/{chat_row_id}/delete", name="ui_house_chat_delete", include_in_schema=False)
 async def delete_chat(
     request: Request, chat_row_id: int = RowId, csrf: str = Form("", max_length=128),
-    user: WebUser = Depends(area("outages")),
+    user: WebUser = Depends(area("house_chats_edit")),
 ) -> Response:  # fmt: skip
     await check_csrf(request, user, csrf)
     await HouseChats(request.app.state.db).remove(chat_row_id)

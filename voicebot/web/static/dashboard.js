@@ -16,6 +16,7 @@
   }
   if (!source || !window.Plotly) return;
   const figures = JSON.parse(source.textContent);
+  const drill = source.dataset.drill === "1"; // only roles that may open calls drill down into them
   const config = { displaylogo: false, responsive: true, locale: "ru",
                    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"] };
   document.querySelectorAll("[data-figure]").forEach((element) => {
@@ -25,8 +26,8 @@
     element.on("plotly_click", (event) => {
       const point = event.points && event.points[0];
       const link = point && point.customdata;
-      if (typeof link === "string" && link.startsWith("/calls?")) location.href = link;
+      if (drill && typeof link === "string" && link.startsWith("/calls?")) location.href = link;
     });
-    if (figure.data.some((trace) => trace.customdata)) element.classList.add("clickable");
+    if (drill && figure.data.some((trace) => trace.customdata)) element.classList.add("clickable");
   });
 })();
