@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from tests.campaigns.helpers import FakeClock, FakePhone
@@ -12,6 +13,7 @@ from tests.max.conftest import Resident
 from voicebot.campaigns.dialer import Dialer
 from voicebot.campaigns.store import create_campaign
 from voicebot.db.models import Call, CampaignContact
+from voicebot.max.channel import MaxUnavailable
 
 NOON = datetime(2026, 3, 11, 9, 0, tzinfo=UTC)  # Wednesday 12:00 in Moscow
 MESSAGE = "Завтра с 10 до 14 отключат горячую воду."
@@ -73,3 +75,31 @@ async def test_a_contact_who_prefers_max_is_reached_there_from_a_phone_campaign(
     await olga.write("понятно, спасибо")
     await dialer.tick()
     assert {c.state for c in (await _contacts(db)).values()} == {"done"}
+
+
+async def test_a_resident_who_says_do_not_write_gets_no_campaign_until_they_subscribe(
+    db, bot, max_api
+) -> None:
+    irina = Resident(max_api, 6003)
+    await irina.start()
+    _, menu = await irina.share_phone("+79161234503")
+    (stopped,) = await irina.write("Не пишите мне больше, пожалуйста!")  # also ends the open menu
+    assert "больше не буду писать вам первой" in stopped.text
+    with pytest.raises(MaxUnavailable):
+        await bot.channel.start_outbound("+79161234503", "announcement", {"message": MESSAGE})
+    rows = [{"phone": "+79161234503", "message": MESSAGE}]
+    await create_campaign(
+        db, name="o", scenario="announcement", rows=rows, start=True, settings={"channel": "max"}
+    )
+    dialer = Dialer(db, bot.place, clock=FakeClock(NOON), channels=("max",))
+    assert await dialer.tick() == 0
+    (contact,) = (await _contacts(db)).values()
+    assert (contact.state, contact.outcome) == ("blocked", "do_not_call")
+    # their own questions are still answered
+    menu, hint = await irina.write("привет", replies=2)
+    assert menu.buttons and "передать показания" in hint.text
+    (again,) = await irina.write("подписаться")
+    assert "снова буду присылать" in again.text
+    await bot.channel.start_outbound("+79161234503", "announcement", {"message": MESSAGE})
+    (announcement,) = await irina._replies(1)
+    assert MESSAGE in announcement.text

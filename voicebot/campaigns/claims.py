@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicebot import rules
 from voicebot.campaigns.limits import DebtHistory, debt_call_allowed_at
 from voicebot.campaigns.policy import CampaignPolicy
-from voicebot.db.models import Call, CampaignContact, DoNotCall
+from voicebot.db.models import Call, CampaignContact, DoNotCall, MaxUser
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ async def claim_contacts(
     rows = (await session.execute(_CLAIM_PENDING, params)).all()
     if not rows:
         return []
-    blocked = await _do_not_call(session, [r.phone for r in rows])
+    blocked = await _do_not_call(session, [r.phone for r in rows], messages=campaign.policy.channel == "max")
     history = None
     if campaign.policy.debt_limits:
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": DEBT_LOCK_KEY})
@@ -305,9 +305,20 @@ async def _close_interrupted(
     )
 
 
-async def _do_not_call(session: AsyncSession, phones: list[str]) -> set[str]:
+async def _do_not_call(session: AsyncSession, phones: list[str], *, messages: bool = False) -> set[str]:
+    """Phones on the do-not-call list; with `messages`, also those whose MAX users all asked the bot not
+    to write first (max_users.opted_out_at)."""
     result = await session.execute(select(DoNotCall.phone).where(DoNotCall.phone.in_(phones)))
-    return set(result.scalars())
+    blocked = set(result.scalars())
+    if messages:
+        opted = await session.execute(
+            select(MaxUser.phone)
+            .where(MaxUser.phone.in_(phones))
+            .group_by(MaxUser.phone)
+            .having(func.bool_and(MaxUser.opted_out_at.is_not(None)))
+        )
+        blocked |= set(opted.scalars())
+    return blocked
 
 
 async def _apply(

@@ -277,6 +277,8 @@ class MaxUser(Base):
     name: Mapped[str] = mapped_column(Text, default="")
     phone: Mapped[str | None] = mapped_column(String(16), index=True)
     consent_at: Mapped[datetime | None] = mapped_column(TZ)
+    # «не пишите мне»: no conversation the bot starts (campaigns, reminders); their own messages still answered
+    opted_out_at: Mapped[datetime | None] = mapped_column(TZ)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now(), onupdate=func.now())
 

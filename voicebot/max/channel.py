@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,7 +59,22 @@ TEXTS = {
     "phone_saved": "Спасибо! Номер {phone} сохранён.",
     "transferred": "Я передала ваш вопрос специалисту: он свяжется с вами по этому номеру.",
     "closed_idle": "Прошлый разговор закрыт, потому что долго не было ответа.",
+    "opted_out": (
+        "Хорошо, больше не буду писать вам первой — ни рассылок, ни напоминаний. Когда понадобится, просто "
+        "напишите сюда: показания, заявки и их статус я принимаю как прежде. Чтобы снова получать "
+        "сообщения, напишите «подписаться»."
+    ),
+    "opted_in": "Хорошо, снова буду присылать вам сообщения: напоминания о приёме, визитах мастера и другие.",
 }
+# A whole message that asks the bot to stop writing first, or to start again (fillers and «пожалуйста» aside).
+_OPT_OUT = re.compile(
+    r"^(стоп|stop|отписаться|отпишите( меня)?|отписка|хватит( мне)? писать|"
+    r"(больше )?не (пишите|присылайте|отправляйте)( мне)?( больше)?( сюда)?"
+    r"( ничего| сообщения| сообщений| уведомления| уведомлений| рассылку| рассылки)?|"
+    r"отказываюсь от (рассылки|сообщений|уведомлений))$"
+)
+_OPT_IN = re.compile(r"^(подписаться|подпишите( меня)?|пишите снова|снова пишите|можно (снова )?писать)$")
+_FILLERS = re.compile(r"\b(пожалуйста|плиз|уже|всё|все|ну|вообще)\b")
 
 
 @dataclass
@@ -130,6 +146,8 @@ class MaxChannel:
             await self._on_contact(session, event)
             return
         said = event.payload if event.kind == "button" else event.text
+        if event.kind == "text" and await self._opt_command(session, event.text):
+            return
         if session.phone is None:
             # Before identity only public answers (the company card); anything else needs the shared phone.
             if session.dialogue is not None:
@@ -165,6 +183,22 @@ class MaxChannel:
             session.dialogue = None
         if session.dialogue is None:
             await self._open(session, ENTRY_SCENARIO, "inbound")
+
+    async def _opt_command(self, session: _Session, text: str) -> bool:
+        """«Не пишите мне» / «подписаться»: whether the bot may write first. An open conversation ends
+        (as a hang-up: what was already given is kept). True when the message was such a command."""
+        words = re.sub(r"[^\w\s/]", " ", text.lower().replace("ё", "е"))
+        words = " ".join(_FILLERS.sub(" ", words).split())
+        out = bool(_OPT_OUT.match(words))
+        if not out and not _OPT_IN.match(words):
+            return False
+        if out and session.dialogue is not None:
+            await session.dialogue.respond(CallerInput("hangup"))
+            session.dialogue = None
+        await self.users.opt_out(session.user_id, session.name, out)
+        log.info("max opt-out" if out else "max opt-in")
+        await self._send(session, TEXTS["opted_out" if out else "opted_in"])
+        return True
 
     async def _acknowledge(self, session: _Session, event: MaxEvent) -> None:
         """Answer the press; the pressed message keeps its text and loses its buttons (no double press)."""
@@ -273,7 +307,7 @@ class MaxChannel:
         conversation's `calls` row is that attempt and its outcome settles the contact."""
         users = await self.users.users_with_phone(phone)
         if not users:
-            raise MaxUnavailable("no MAX user shared this phone")
+            raise MaxUnavailable("no MAX user shared this phone (or they asked the bot not to write first)")
         if scenario in DEBT_SCENARIOS:
             await self._check_debt_limits(phone, variables)
         call = {"call_id": call_id, "campaign_id": campaign_id, "contact_id": contact_id}

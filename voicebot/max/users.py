@@ -32,11 +32,26 @@ class MaxUsers:
             )
 
     async def users_with_phone(self, phone: str) -> list[int]:
+        """MAX users who shared `phone` and let the bot write first (newest first)."""
         async with self.db.session() as s:
             rows = await s.scalars(
-                select(MaxUser.user_id).where(MaxUser.phone == phone).order_by(MaxUser.updated_at.desc())
+                select(MaxUser.user_id)
+                .where(MaxUser.phone == phone, MaxUser.opted_out_at.is_(None))
+                .order_by(MaxUser.updated_at.desc())
             )
             return list(rows)
+
+    async def opt_out(self, user_id: int, name: str, out: bool) -> None:
+        """«Не пишите мне» (out) or «подписаться» (back in): whether the bot may start conversations."""
+        now = datetime.now(UTC)
+        value = now if out else None
+        stmt = pg_insert(MaxUser).values(user_id=user_id, name=name, opted_out_at=value)
+        async with self.db.transaction() as s:
+            await s.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[MaxUser.user_id], set_={"opted_out_at": value, "updated_at": now}
+                )
+            )
 
 
 def masked(phone: str | None) -> str:
