@@ -62,10 +62,10 @@ def test_create_nlu_embedded(tmp_path) -> None:  # noqa: ANN001
 
 
 def test_classifier_is_cached_on_disk(nlu: EmbeddedNLU) -> None:
-    assert nlu.cache_dir is not None and list(nlu.cache_dir.glob("nlu-intents-*.pkl"))
-    cached = {p: p.stat().st_mtime_ns for p in nlu.cache_dir.glob("nlu-intents-*.pkl")}
+    assert nlu.cache_dir is not None and list(nlu.cache_dir.glob("nlu-intents-*.npz"))
+    cached = {p: p.stat().st_mtime_ns for p in nlu.cache_dir.glob("nlu-intents-*.npz")}
     again = EmbeddedNLU(SCENARIOS, cache_dir=nlu.cache_dir)
     again.warm_up()
     assert {
-        p: p.stat().st_mtime_ns for p in nlu.cache_dir.glob("nlu-intents-*.pkl")
+        p: p.stat().st_mtime_ns for p in nlu.cache_dir.glob("nlu-intents-*.npz")
     } == cached  # loaded, not retrained
