@@ -23,6 +23,7 @@ PROBE_TIMEOUT = 1.0
 class Probe:
     ok: bool
     detail: dict[str, Any] = field(default_factory=dict)
+    degraded: bool = False  # up, but itself running degraded (the voice process while the database is away)
 
 
 ProbeFn = Callable[[], Awaitable[Probe]]
@@ -55,6 +56,8 @@ class Health:
             DEPENDENCY_UP.labels(name).set(1 if result.ok else 0)
             if not result.ok:
                 status = "unavailable" if self._probes[name].critical else _worse(status, "degraded")
+            elif result.degraded:
+                status = _worse(status, "degraded")
         return status, report
 
     async def _run(self, probe: ProbeFn) -> Probe:

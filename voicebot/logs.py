@@ -73,7 +73,8 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("pgserver", "alembic.runtime.migration"):
+    # httpx logs every request at INFO: the voice link's polls every two seconds, among others
+    for noisy in ("pgserver", "alembic.runtime.migration", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -11,7 +11,7 @@ Who may read `/metrics` is decided in `voicebot.api.metrics_route` (a bearer tok
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import (
     CollectorRegistry,
@@ -23,6 +23,8 @@ from prometheus_client import (
     platform_collector,
     process_collector,
 )
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 
 log = logging.getLogger(__name__)
 
@@ -175,11 +177,54 @@ def sample_pool(name: str, pool: object) -> None:
     DB_POOL.labels(name, "size").set(getattr(pool, "size", lambda: 0)())
 
 
-def render() -> bytes:
-    """The Prometheus text exposition of every metric, samplers run first."""
+def _sample() -> None:
     for sampler in list(_SAMPLERS):
         try:
             sampler()
         except Exception:  # one broken sampler must not hide every other metric
             log.exception("metrics sampler failed", extra={"sampler": getattr(sampler, "__name__", "?")})
+
+
+def sample_links(ami: bool, fastagi: bool) -> None:
+    """The telephony links' state: AMI logged in, the FastAGI server listening."""
+    DEPENDENCY_UP.labels("ami").set(1 if ami else 0)
+    DEPENDENCY_UP.labels("fastagi").set(1 if fastagi else 0)
+
+
+def render() -> bytes:
+    """The Prometheus text exposition of every metric, samplers run first."""
+    _sample()
     return generate_latest(REGISTRY)
+
+
+class _Families:
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self.families = list(families)
+
+    def collect(self) -> Iterable[Metric]:
+        return self.families
+
+
+def render_merged(own: str, others: dict[str, str]) -> bytes:
+    """This process's metrics and other processes' (their Prometheus text) as one exposition, every sample
+    labelled `process` with whose it is: `/metrics` of the HTTP process when `serve` runs the voice path in
+    a process of its own (voicebot.services.voicelink)."""
+    _sample()
+    merged: dict[str, Metric] = {}
+
+    def add(process: str, families: Iterable[Metric]) -> None:
+        for family in families:
+            # `_created` timestamps are left out: in the text format they come apart from their counter
+            # and would be announced twice
+            samples = [s for s in family.samples if not s.name.endswith("_created")]
+            if not samples:
+                continue
+            into = merged.get(family.name)
+            if into is None:
+                into = merged[family.name] = Metric(family.name, family.documentation, family.type)
+            into.samples += [s._replace(labels={**s.labels, "process": process}) for s in samples]
+
+    add(own, REGISTRY.collect())
+    for process, text in others.items():
+        add(process, text_string_to_metric_families(text))
+    return generate_latest(_Families(merged.values()))  # type: ignore[arg-type]

@@ -1,16 +1,20 @@
-"""The composition root of `voicebot serve`: every long-lived part built once, with its dependencies
-passed in by name, started in a declared order and stopped in the reverse one.
+"""The composition root of one `voicebot serve` process: every long-lived part built once, with its
+dependencies passed in by name, started in a declared order and stopped in the reverse one.
 
     settings ─► database ─► call records (own pool, local journal, replayer, call ledger)
-             ─► voice engine (NLU, recognisers, bot voice) ─► recording purge
-             ─► outbox workers (webhooks, SMS)
+             ─► voice engine (NLU, recognisers, bot voice)
+             ─► office work: outbox workers (webhooks, SMS), MAX bot, reminders, recording purge
              ─► telephony: AudioSocket server ─► inbound router + FastAGI ─► AMI + missed-call watcher ─► dialer
+             ─► voice link: its server (voice process) or its follower (HTTP process)
              ─► HTTP (uvicorn, beside the telephony servers, never inside the FastAPI lifespan)
+
+By default `voicebot serve` is a supervisor (voicebot.cli.supervisor) running this twice, as two OS
+processes: `serve --no-http` (the voice and telephony side) and `serve --no-telephony` (HTTP, with the
+browser voice channel and the office work), joined by the voice link (voicebot.services.voicelink), so an
+API burst cannot delay an audio frame. `serve --single-process` runs everything here, in one process.
 
 Nothing here may keep the HTTP API from starting: the FastAGI port failing to bind is logged, and an
 unreachable Asterisk is retried with backoff in the background while the dialer claims no work.
-`serve --no-http` runs only the telephony side, `serve --no-telephony` only HTTP (with the browser voice
-channel, which shares the voice engine).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -42,7 +47,7 @@ from voicebot.db.session import Database
 from voicebot.dialogue.library import cached_library
 from voicebot.health import Health
 from voicebot.max.service import MaxService
-from voicebot.metrics import on_scrape, sample_pool
+from voicebot.metrics import on_scrape, sample_links, sample_pool
 from voicebot.retry import Backoff
 from voicebot.security.networks import telephony_networks
 from voicebot.services.appointments import Schedule
@@ -50,6 +55,7 @@ from voicebot.services.callcard import CardHub
 from voicebot.services.doctor import TelephonyHealth
 from voicebot.services.outbox import OutboxWorkers
 from voicebot.services.transfer import TransferDesk
+from voicebot.services.voicelink import VoiceLink, VoiceSide, link_app
 from voicebot.settings import Settings
 from voicebot.sla.callbacks import CallbackQueue
 from voicebot.sla.inbound import DialogueCapacity, InboundRouter, parse_scenario_map
@@ -81,6 +87,7 @@ class Runtime:
     cards: CardHub = field(default_factory=CardHub)  # call cards for operators (web UI, SSE)
     transfers: TransferDesk | None = None
     max: MaxService | None = None
+    link: VoiceLink | None = None  # the voice process, seen from the HTTP process (voice link)
 
 
 # --- builders: plain objects from settings and the parts they need -----------------------------------------
@@ -252,17 +259,24 @@ async def running_records(rt: Runtime) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def running_voice(rt: Runtime) -> AsyncIterator[None]:
-    """The voice engine, warmed in the background, and the daily recording purge."""
+    """The voice engine, warmed in the background."""
     if not rt.settings.voice_enabled:
         log.info("voice channel disabled (VOICEBOT_VOICE_ENABLED=false)")
         yield
         return
     rt.voice = await create_voice_engine(rt.settings, rt.db, records=rt.records)
     voice = rt.voice
-    async with (
-        background(lambda: warm_up(voice), "voice-prewarm"),
-        daily_purge(rt.db, rt.settings.recording_retention_days),
-    ):
+    async with background(lambda: warm_up(voice), "voice-prewarm"):
+        yield
+
+
+@asynccontextmanager
+async def running_purge(rt: Runtime) -> AsyncIterator[None]:
+    """The daily recording purge (retention)."""
+    if not rt.settings.voice_enabled:
+        yield
+        return
+    async with daily_purge(rt.db, rt.settings.recording_retention_days):
         yield
 
 
@@ -300,8 +314,9 @@ async def running_call_control(rt: Runtime) -> AsyncIterator[None]:
     rt.transfers = build_transfers(settings, rt)
     if rt.voice is not None:
         rt.voice.on_leave = rt.transfers.leave
-    ami, dialer = rt.ami, rt.dialer
+    ami, dialer, fastagi = rt.ami, rt.dialer, rt.fastagi
     rt.health = health = TelephonyHealth(settings, ami)
+    unsample = on_scrape(lambda: sample_links(ami.connected, fastagi.listening))
     try:
         async with (
             background(lambda: connect_forever(ami, settings), "ami-connect"),
@@ -313,6 +328,7 @@ async def running_call_control(rt: Runtime) -> AsyncIterator[None]:
             finally:
                 await dialer.stop()
     finally:
+        unsample()
         await rt.fastagi.close()
         await rt.router.close()
         await ami.close()
@@ -366,18 +382,74 @@ async def running_outbox(rt: Runtime) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
+async def running_link_server(rt: Runtime) -> AsyncIterator[None]:
+    """The voice process's side of the voice link: state, metrics and call cards on a loopback port."""
+    settings = rt.settings
+    side = VoiceSide(rt.probes, rt.cards, telephony=rt.health, voice=rt.voice)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", settings.voice_link_port))  # a port taken: this process fails and is restarted
+    config = uvicorn.Config(link_app(side, settings.voice_link_token), log_config=None, access_log=False,
+                            lifespan="off", server_header=False)  # fmt: skip
+    server = HTTPServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="voice-link")
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@asynccontextmanager
+async def running_link_follower(rt: Runtime) -> AsyncIterator[None]:
+    """The HTTP process's side: the voice process as the `voice` dependency of /healthz, its metrics,
+    telephony report and line use, and its call cards republished into this process's CardHub."""
+    settings = rt.settings
+    rt.link = link = VoiceLink(settings.voice_link_port, settings.voice_link_token, rt.cards)
+    rt.probes.register("voice", link.probe, critical=True)  # no voice process: calls are not served
+    try:
+        async with background(link.run, "voice-link"):
+            yield
+    finally:
+        await link.close()
+
+
+def voice_link_role(settings: Settings, *, http: bool, telephony: bool) -> str | None:
+    """ "server" in the voice process and "follower" in the HTTP process when the two run apart with a
+    voice link configured (`serve` configures one for its children); None otherwise."""
+    if not (settings.voice_link_port and settings.voice_link_token) or http == telephony:
+        return None
+    return "server" if telephony else "follower"
+
+
+@asynccontextmanager
 async def started(
-    settings: Settings, db: Database, *, telephony: bool = True, voice: bool = True
+    settings: Settings,
+    db: Database,
+    *,
+    telephony: bool = True,
+    voice: bool = True,
+    office: bool = True,
+    link: str | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Start the parts in their declared order (each may use those before it); stop them in reverse."""
+    """Start the parts in their declared order (each may use those before it); stop them in reverse.
+    `office`: outbox workers, the MAX bot, reminders and the recording purge (one process of a pair runs
+    them); `link`: this process's side of the voice link ("server", "follower" or None)."""
     rt = Runtime(settings, db)
     parts = [("call records", running_records)]
     parts += [("voice engine", running_voice)] if voice else []
-    parts.append(("outbox workers", running_outbox))
-    parts.append(("MAX bot", running_max))
-    parts.append(("appointment reminders", running_reminders))
+    if office:
+        parts.append(("outbox workers", running_outbox))
+        parts.append(("MAX bot", running_max))
+        parts.append(("appointment reminders", running_reminders))
+        parts.append(("recording purge", running_purge))
     if telephony:
         parts += [("AudioSocket", running_audiosocket), ("call control", running_call_control)]
+    if link == "server":
+        parts.append(("voice link", running_link_server))
+    elif link == "follower":
+        parts.append(("voice link", running_link_follower))
     async with AsyncExitStack() as stack:
         for name, part in parts:
             await stack.enter_async_context(part(rt))
@@ -405,6 +477,7 @@ class HTTPServer(uvicorn.Server):
         cards: CardHub | None = None,
         max_service: MaxService | None = None,
         probes: Health | None = None,
+        link: VoiceLink | None = None,
     ) -> HTTPServer:
         from voicebot.api.app import create_app
 
@@ -412,10 +485,11 @@ class HTTPServer(uvicorn.Server):
             settings,
             database=db,
             voice_engine=voice,
-            telephony_health=health,
+            telephony_health=link.telephony if link is not None else health,
             call_cards=cards,
             max_service=max_service,
             health=probes,
+            voice_link=link,
         )
         return cls(http_config(app, settings.http_host, settings.http_port))
 
@@ -444,13 +518,19 @@ def stop_event() -> asyncio.Event:
 
 
 async def serve(settings: Settings, *, http: bool = True, telephony: bool = True) -> None:
-    """Run until SIGINT/SIGTERM, or until the HTTP server stops by itself."""
+    """Run one process until SIGINT/SIGTERM, or until the HTTP server stops by itself. With a voice link
+    configured (a pair of processes), the voice process leaves the office work to the HTTP process."""
     stop = stop_event()
-    async with open_database(settings) as db, started(settings, db, telephony=telephony) as rt:
+    link = voice_link_role(settings, http=http, telephony=telephony)
+    office = link != "server"
+    async with (
+        open_database(settings) as db,
+        started(settings, db, telephony=telephony, office=office, link=link) as rt,
+    ):
         if not http:
             await stop.wait()
             return
-        server = HTTPServer.for_app(settings, db, rt.voice, rt.health, rt.cards, rt.max, rt.probes)
+        server = HTTPServer.for_app(settings, db, rt.voice, rt.health, rt.cards, rt.max, rt.probes, rt.link)
         http_task = asyncio.create_task(server.serve(), name="http")
         stopping = asyncio.create_task(stop.wait(), name="stop-signal")
         await asyncio.wait({http_task, stopping}, return_when=asyncio.FIRST_COMPLETED)

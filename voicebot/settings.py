@@ -364,6 +364,19 @@ class Settings(BaseSettings):
         default="",
         description="Bearer token that may read /metrics; empty: only loopback clients may read it.",
     )
+    voice_link_port: int = Field(
+        default=0,
+        description="Loopback port on which the voice process (`serve --no-http`) gives the HTTP process its state, "
+        "metrics and call cards; 0: none, or a free one that `serve` picks for its two processes.",
+    )
+    voice_link_token: str = Field(
+        default="",
+        description="Shared secret of that voice link; empty: `serve` makes a random one for its two processes.",
+    )
+    http_nice: int = Field(
+        default=10,
+        description="Niceness `serve` gives its HTTP process, so audio frames win the CPU over an API burst; 0: none.",
+    )
 
     # --- logging -------------------------------------------------------------------------------
     log_level: str = Field(default="INFO", description="Root log level.")

@@ -135,12 +135,15 @@ def create_app(
     call_cards: Any = None,
     max_service: Any = None,
     health: Health | None = None,
+    voice_link: Any = None,
 ) -> FastAPI:
     """`database` given: use it as is (`voicebot.runtime`, tests); otherwise open (and maybe start and
     migrate) one. `voice_engine` runs the browser voice channel; without one it answers "unavailable".
     `telephony_health` (voicebot.services.doctor.TelephonyHealth): its problems show on /healthz and in the UI.
     `call_cards` (voicebot.services.callcard.CardHub): call cards pushed to operators' pages.
-    `health`: the runtime's dependency probes (/healthz); the database probe is added here."""
+    `health`: the runtime's dependency probes (/healthz); the database probe is added here.
+    `voice_link` (voicebot.services.voicelink.VoiceLink): the voice process when `serve` runs it apart;
+    /metrics adds its metrics and the live view its line use."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -168,6 +171,7 @@ def create_app(
     app.state.telephony_health = telephony_health
     app.state.call_cards = call_cards
     app.state.max_service = max_service  # the MAX bot; its webhook route and outage posts use it
+    app.state.voice_link = voice_link
     app.state.health = health or Health()
     if database is not None:  # usable without running the lifespan (tests with ASGITransport)
         app.state.db = database

@@ -1,5 +1,9 @@
 """`/healthz` (each dependency's state) and `/metrics` (Prometheus text format).
 
+With the voice path in a process of its own (`serve`'s default), `/healthz` has it as the `voice`
+dependency and `/metrics` adds its metrics, every sample labelled `process="voice"` or `"http"`
+(voicebot.services.voicelink).
+
 Who may read `/metrics`: with `VOICEBOT_METRICS_TOKEN` set, any client sending
 `Authorization: Bearer <token>`; without it, only clients on the loopback interface (a Prometheus or
 node agent on the same host). Metrics name scenarios and counts but never phones or call contents,
@@ -58,4 +62,10 @@ def metrics_allowed(request: Request) -> bool:
 async def prometheus_metrics(request: Request) -> Response:
     if not metrics_allowed(request):
         return JSONResponse({"detail": "metrics are readable from loopback or with the metrics token"}, 403)
-    return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    link = getattr(request.app.state, "voice_link", None)
+    if link is None:  # one process: everything is here
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    # `serve` runs the voice path in its own process: its metrics too, each sample labelled by process
+    voice = await link.metrics_text()
+    body = metrics.render_merged("http", {"voice": voice} if voice is not None else {})
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -408,6 +408,10 @@ class FastAGIServer:
         self.port = self._server.sockets[0].getsockname()[1]
         logger.info("FastAGI listening", extra={"host": self.host, "port": self.port})
 
+    @property
+    def listening(self) -> bool:
+        return self._server is not None and self._server.is_serving()
+
     async def serve_forever(self) -> None:
         if self._server is None:
             await self.start()

@@ -1,9 +1,11 @@
-"""`voicebot serve`: the HTTP API and web UI beside the Asterisk listeners and the dialer, in one process."""
+"""`voicebot serve`: the HTTP API and web UI beside the Asterisk listeners and the dialer; by default as two
+OS processes under a supervisor (voicebot.cli.supervisor), `--single-process` in one."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 import typer
 
@@ -37,14 +39,31 @@ def serve(
     telephony: bool = typer.Option(
         True, "--telephony/--no-telephony", help="Run AudioSocket, FastAGI, the AMI link and the dialer"
     ),
+    single_process: bool = typer.Option(
+        False,
+        "--single-process",
+        help="Run both sides in this one process (by default they run as two, so the API cannot delay audio)",
+    ),
+    supervised_by: int = typer.Option(0, hidden=True, help="PID of the `serve` supervisor (set by it)"),
 ) -> None:
     """Run the service (see docs/architecture.md); starts the embedded database when DATABASE_URL is unset."""
-    from voicebot.runtime import serve as run
-
     if not (http or telephony):
         raise typer.BadParameter("--no-http with --no-telephony leaves nothing to run")
     settings = setup()
-    refuse_shipped_secrets(settings)
+    if not supervised_by:  # a supervised child: its supervisor checked (and warned) already
+        refuse_shipped_secrets(settings)
     overrides = {"http_host": host, "http_port": port}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    if http and telephony and not single_process:
+        from voicebot.cli.supervisor import supervise
+
+        raise typer.Exit(asyncio.run(supervise(settings)))
+    from voicebot.runtime import serve as run
+
+    if supervised_by:
+        from voicebot.cli.supervisor import die_with_parent
+
+        die_with_parent(supervised_by)
+        if not telephony and settings.http_nice > 0:
+            os.nice(settings.http_nice)  # before any thread starts: they all inherit it
     asyncio.run(run(settings, http=http, telephony=telephony))

@@ -91,20 +91,16 @@ async def snapshot(db: Database, now: datetime, shared: dict[str, Any] | None = 
 
 
 def systems(shared: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """AMI, speech recognition and line load as this process sees them; `known` is False without handles."""
-    ami = shared.get("ami")
-    engine = shared.get("voice_engine")
+    """AMI, speech recognition and line load as the voice side reports them (`ami_connected`, `asr_ok`,
+    `lines`, `problems`); `known` is False for what nobody reported."""
+    ami, asr, lines = shared.get("ami_connected"), shared.get("asr_ok"), shared.get("lines")
     result: dict[str, dict[str, Any]] = {
-        "ami": {"known": ami is not None, "ok": bool(ami is not None and getattr(ami, "connected", False))},
-        "asr": {
-            "known": engine is not None,
-            "ok": bool(engine is not None and getattr(engine, "recognizers", None)),
-        },
+        "ami": {"known": ami is not None, "ok": bool(ami)},
+        "asr": {"known": asr is not None, "ok": bool(asr)},
         "lines": {"known": False, "busy": None, "limit": None, "full": False},
         "telephony": {"problems": len(shared.get("problems") or [])},
     }
-    admission = getattr(engine, "admission", None)
-    if admission is not None:
-        busy, limit = int(admission.active), int(admission.limit)
+    if lines is not None:
+        busy, limit = int(lines["busy"]), int(lines["limit"])
         result["lines"] = {"known": True, "busy": busy, "limit": limit, "full": busy >= limit}
     return result

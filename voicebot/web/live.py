@@ -23,12 +23,22 @@ NEAR_SECONDS = 120  # a deadline closer than this turns the screen red and beeps
 
 
 def _shared(request: Request) -> dict[str, Any]:
-    """The handles `serve` gave the app when telephony runs in this process (None otherwise)."""
+    """AMI, speech recognition and line use: from the voice process over the voice link when `serve` runs
+    it apart, else from the handles `serve` gave the app (None when telephony does not run here)."""
     state = request.app.state
+    link = getattr(state, "voice_link", None)
+    if link is not None:
+        return link.systems()
     health = getattr(state, "telephony_health", None)
+    ami = getattr(health, "ami", None)
+    engine = getattr(state, "voice_engine", None)
+    admission = getattr(engine, "admission", None)
     return {
-        "ami": getattr(health, "ami", None),
-        "voice_engine": getattr(state, "voice_engine", None),
+        "ami_connected": None if ami is None else bool(getattr(ami, "connected", False)),
+        "asr_ok": None if engine is None else bool(getattr(engine, "recognizers", None)),
+        "lines": None
+        if admission is None
+        else {"busy": int(admission.active), "limit": int(admission.limit)},
         "problems": list(health.problems) if health is not None else [],
     }
 
