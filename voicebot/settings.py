@@ -329,6 +329,22 @@ class Settings(BaseSettings):
     api_rate_per_minute: int = Field(
         default=600, ge=0, description="Requests one API key may make per minute; more get 429. 0: no limit."
     )
+    web_rate_per_minute: int = Field(
+        default=300,
+        ge=0,
+        description="UI requests one signed-in user (their key, all sessions) may make per minute; more get a "
+        "429 page. 0: no limit.",
+    )
+    voice_sockets_per_minute: int = Field(
+        default=10,
+        ge=0,
+        description="Microphone WebSockets one user or key may open per minute. 0: no limit.",
+    )
+    voice_sockets_per_user: int = Field(
+        default=2,
+        ge=0,
+        description="Microphone WebSockets one user or key may hold open at once. 0: no limit.",
+    )
 
     # --- resilience and observability (faults issue) --------------------------------------------
     journal_path: Path | None = Field(

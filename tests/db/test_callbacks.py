@@ -21,13 +21,20 @@ async def test_concurrent_misses_and_a_dialogue_request_make_one_open_callback(d
     async def queue(delay_s: int) -> int:
         async with db.transaction() as s:
             return await schedule_callback(
-                s, PHONE, "missed", missed_at=NOW, delay=timedelta(seconds=delay_s)
+                s, PHONE, "missed", missed_at=NOW, delay=timedelta(seconds=delay_s), asterisk_event=True
             )
 
     ids = await asyncio.gather(*(queue(d) for d in (300, 60, 120, 240)))
     async with db.transaction() as s:
+        call_id = await s.scalar(
+            text(
+                "INSERT INTO calls (id, direction, channel, status, phone) "
+                "VALUES (gen_random_uuid(), 'inbound', 'voice', 'ended', :p) RETURNING id"
+            ),
+            {"p": PHONE},
+        )
         requested = await schedule_callback(
-            s, PHONE, "requested", missed_at=None, due_at=NOW + timedelta(hours=3)
+            s, PHONE, "requested", missed_at=None, due_at=NOW + timedelta(hours=3), source_call_id=call_id
         )
     async with db.session() as s:
         rows = list(await s.scalars(select(Callback)))
@@ -50,4 +57,6 @@ async def test_the_database_refuses_a_second_open_callback(db):
 async def test_a_missed_call_callback_is_due_within_ten_minutes(db):
     with pytest.raises(ValueError, match="10 minutes"):
         async with db.transaction() as s:
-            await schedule_callback(s, PHONE, "missed", missed_at=NOW, delay=timedelta(minutes=11))
+            await schedule_callback(
+                s, PHONE, "missed", missed_at=NOW, delay=timedelta(minutes=11), asterisk_event=True
+            )

@@ -7,11 +7,11 @@ Every route under /api/v1 has a name; a name missing from ACCESS is denied to ev
 from __future__ import annotations
 
 import time
-from collections import deque
 
 from fastapi import Request
 
 from voicebot.api.errors import ApiError
+from voicebot.security.ratelimit import FailureLimiter, KeyRateLimiter  # noqa: F401 - re-exported
 from voicebot.security.roles import (  # noqa: F401 - re-exported: the API's names for the table
     ACCESS,
     ADMIN_ONLY,
@@ -26,58 +26,6 @@ from voicebot.security.roles import (  # noqa: F401 - re-exported: the API's nam
 )
 from voicebot.services.clients import presented_key, remote_address
 from voicebot.services.keys import Principal, touch_key, verify_key
-
-
-class FailureLimiter:
-    """Counts failed key checks per remote address; too many in the window block the address."""
-
-    def __init__(self, max_failures: int, window_seconds: float) -> None:
-        self.max_failures = max_failures
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = {}
-        self._blocked_until: dict[str, float] = {}
-
-    def retry_after(self, address: str, now: float | None = None) -> int:
-        """Seconds the address must still wait; 0 when it is not blocked."""
-        now = time.monotonic() if now is None else now
-        until = self._blocked_until.get(address, 0.0)
-        if until <= now:
-            self._blocked_until.pop(address, None)
-            return 0
-        return max(1, int(until - now + 0.999))
-
-    def fail(self, address: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        failures = self._failures.setdefault(address, deque())
-        failures.append(now)
-        while failures and failures[0] < now - self.window:
-            failures.popleft()
-        if len(failures) >= self.max_failures:
-            self._blocked_until[address] = now + self.window
-            failures.clear()
-        if len(self._failures) > 10_000:  # bound memory under a scan from many addresses
-            self._failures = {a: f for a, f in self._failures.items() if f}
-
-
-class KeyRateLimiter:
-    """At most `per_minute` requests per API key (a sliding window); beyond it 429 with Retry-After."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._hits: dict[int, deque[float]] = {}
-
-    def retry_after(self, key_id: int, now: float | None = None) -> int:
-        """0 and the request counted, or the seconds until the key may call again."""
-        if self.per_minute <= 0:
-            return 0
-        now = time.monotonic() if now is None else now
-        hits = self._hits.setdefault(key_id, deque())
-        while hits and hits[0] <= now - 60.0:
-            hits.popleft()
-        if len(hits) >= self.per_minute:
-            return max(1, int(hits[0] + 60.0 - now + 0.999))
-        hits.append(now)
-        return 0
 
 
 def _blocked(wait: int) -> ApiError:

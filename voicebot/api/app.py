@@ -33,6 +33,7 @@ from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
 from voicebot.health import Health
 from voicebot.security.networks import parse_networks
+from voicebot.security.ratelimit import ConcurrencyCap
 from voicebot.services.simulations import SimulationStore
 from voicebot.settings import Settings, get_settings
 
@@ -178,6 +179,9 @@ def create_app(
         app.state.health.register("database", monitoring.database_probe(database))
     app.state.auth_limiter = FailureLimiter(settings.api_auth_max_failures, settings.api_auth_block_seconds)
     app.state.key_limiter = KeyRateLimiter(settings.api_rate_per_minute)
+    app.state.web_limiter = KeyRateLimiter(settings.web_rate_per_minute)
+    app.state.voice_socket_rate = KeyRateLimiter(settings.voice_sockets_per_minute)
+    app.state.voice_socket_cap = ConcurrencyCap(settings.voice_sockets_per_user)
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     app.state.simulations = SimulationStore(settings.simulation_idle_seconds, settings.simulation_max)
     install_error_handlers(app)

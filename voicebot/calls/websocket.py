@@ -17,7 +17,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -42,6 +43,16 @@ POLICY_VIOLATION = 1008
 
 class BadHello(ValueError):
     pass
+
+
+@dataclass
+class Admission:
+    """The app's gate's answer for one socket: the caller's role, what to call when the socket closes,
+    or `retry_after` seconds when the caller is over its socket rate or concurrency."""
+
+    role: str
+    release: Callable[[], None] | None = None
+    retry_after: int = 0
 
 
 class WebSocketTransport:
@@ -201,11 +212,29 @@ async def _refuse(websocket: WebSocket, code: int, message: str) -> None:
 async def voice_socket(websocket: WebSocket, scenario: str) -> None:
     # The app decides who may talk to the bot (a signed-in user or an API key); without a gate, nobody.
     allowed = getattr(websocket.app.state, "voice_socket_allowed", None)
-    role = await allowed(websocket) if allowed is not None else None
-    if not role:
+    admission = await allowed(websocket) if allowed is not None else None
+    if isinstance(admission, str):
+        admission = Admission(admission)
+    if not admission or not admission.role:
         await websocket.close(code=POLICY_VIOLATION)
         return
     await websocket.accept()
+    if admission.retry_after:
+        with logged_failure(log, "telling the browser to slow down"):
+            await websocket.send_text(json.dumps({
+                "type": "error", "retry_after": admission.retry_after,
+                "message": f"Слишком много подключений микрофона. Повторите через {admission.retry_after} с.",
+            }, ensure_ascii=False))  # fmt: skip
+            await websocket.close(code=TRY_AGAIN_LATER)
+        return
+    try:
+        await _serve(websocket, scenario, admission.role)
+    finally:
+        if admission.release is not None:
+            admission.release()
+
+
+async def _serve(websocket: WebSocket, scenario: str, role: str) -> None:
     engine = _engine(websocket)
     if engine is None:
         await _refuse(websocket, TRY_AGAIN_LATER, "the voice channel is not running")

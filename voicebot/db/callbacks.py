@@ -1,6 +1,16 @@
 """The one writer of new callbacks: missed calls, overflow, voice messages and a dialogue's "call me back"
 all queue through `schedule_callback`, and the partial unique index ux_callbacks_open_phone (migration
-0005) makes "one open callback per phone" a fact of the database rather than of this code."""
+0005) makes "one open callback per phone" a fact of the database rather than of this code.
+
+Policy (toll fraud: nobody makes us dial a number that never called): a callback goes only to
+- the number of a recorded call it answers (`source_call_id`: a `calls` row, inbound or outbound, whose
+  phone is this number), or
+- a number on the registry account of that call (`account_id`: "перезвоните мне на другой номер" may name
+  the resident's own registered phone, never an arbitrary one), or
+- a caller id Asterisk itself reported on the authenticated AMI link for a call that reached the queue
+  (`asterisk_event=True`: missed/abandoned calls and voice messages with no call row).
+Everything else raises CallbackRefused. The hourly cap per number applies on top.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicebot import rules
-from voicebot.db.models import Call, Callback
+from voicebot.db.models import AccountPhone, Call, Callback
 from voicebot.security.masking import mask_phone
 
 log = logging.getLogger(__name__)
@@ -24,7 +34,7 @@ DEFAULT_MAX_PER_HOUR = 3  # VOICEBOT_CALLBACK_MAX_PER_HOUR: one number cannot ma
 
 
 class CallbackRefused(ValueError):
-    """The call back would go to a number other than that of the call it answers."""
+    """The call back would go to a number that never called (see the module's policy)."""
 
 
 OPEN = "status IN ('pending', 'in_progress')"  # the predicate of ux_callbacks_open_phone
@@ -42,15 +52,16 @@ async def schedule_callback(
     scenario: str | None = None,
     account_id: int | None = None,
     max_per_hour: int = DEFAULT_MAX_PER_HOUR,
+    asterisk_event: bool = False,
 ) -> int | None:
     """The one way to queue a call back: a new one, or the phone's open one brought forward (a partial
     unique index holds "one open callback per phone", so two processes cannot both insert). Due `delay`
     (at most 10 minutes: the promise to a caller we missed) after `missed_at`, or at the `due_at` the
     caller asked for. Returns the callback id.
 
-    Toll-fraud guards: a `source_call_id` must name a recorded call from this very phone (else
-    CallbackRefused), and a phone that already had `max_per_hour` callbacks queued in the last hour gets
-    no new one (None, logged); bringing its open one forward is still fine."""
+    Toll-fraud guards: the number must come from a real call (the module's policy, else CallbackRefused),
+    and a phone that already had `max_per_hour` callbacks queued in the last hour gets no new one (None,
+    logged); bringing its open one forward is still fine."""
     if reason not in REASONS:
         raise ValueError(f"callback reason must be one of {', '.join(REASONS)}")
     if due_at is not None:  # a time the caller asked for
@@ -59,10 +70,7 @@ async def schedule_callback(
         raise ValueError("a callback must be due within 10 minutes of the missed call")
     else:
         due = missed_at + delay
-    if source_call_id is not None:
-        caller = await session.scalar(select(Call.phone).where(Call.id == source_call_id))
-        if caller is None or _digits(caller) != _digits(phone):
-            raise CallbackRefused("a call back must go to the number of the call it answers")
+    await _check_provenance(session, phone, source_call_id, account_id, asterisk_event)
     if await _over_hourly_cap(session, phone, max_per_hour):
         log.warning(
             "callback not queued: hourly cap per number reached",
@@ -87,6 +95,31 @@ async def schedule_callback(
         "callback queued", extra={"callback_id": callback_id, "reason": reason, "due_at": due.isoformat()}
     )
     return callback_id
+
+
+async def _check_provenance(
+    session: AsyncSession,
+    phone: str,
+    source_call_id: uuid.UUID | None,
+    account_id: int | None,
+    asterisk_event: bool,
+) -> None:
+    if source_call_id is None:
+        if asterisk_event:
+            return
+        raise CallbackRefused("a call back must answer a recorded call")
+    caller = await session.scalar(select(Call.phone).where(Call.id == source_call_id))
+    if caller is None:
+        raise CallbackRefused("a call back must answer a recorded call")
+    if _digits(caller) == _digits(phone):
+        return
+    if account_id is not None:
+        registered = await session.scalars(
+            select(AccountPhone.phone).where(AccountPhone.account_id == account_id)
+        )
+        if any(_digits(number) == _digits(phone) for number in registered):
+            return
+    raise CallbackRefused("a call back goes to the caller's number or a number on the resident's account")
 
 
 def _digits(phone: str) -> str:

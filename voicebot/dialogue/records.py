@@ -7,6 +7,7 @@ Every one is safe to apply after the call row's own upsert, in journal order.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +29,9 @@ from voicebot.db.models import (
     Visit,
     VoiceMessage,
 )
+from voicebot.security.masking import mask_phone
+
+log = logging.getLogger(__name__)
 
 
 async def add_turns(session: AsyncSession, p: dict[str, Any]) -> None:
@@ -92,7 +96,15 @@ async def save_visit(session: AsyncSession, p: dict[str, Any]) -> None:
 
 
 async def schedule_callback(session: AsyncSession, p: dict[str, Any]) -> None:
-    """Through the one callback creator (one open callback per phone), a delay or a requested time."""
+    """Through the one callback creator (one open callback per phone), a delay or a requested time.
+    A refused number (not the caller's, not on the resident's account) is logged, never retried."""
+    try:
+        await _schedule_callback(session, p)
+    except db_callbacks.CallbackRefused as exc:
+        log.warning("callback refused", extra={"phone": mask_phone(str(p.get("phone"))), "reason": str(exc)})
+
+
+async def _schedule_callback(session: AsyncSession, p: dict[str, Any]) -> None:
     await db_callbacks.schedule_callback(
         session,
         p["phone"],
@@ -104,6 +116,7 @@ async def schedule_callback(session: AsyncSession, p: dict[str, Any]) -> None:
         scenario=p.get("scenario"),
         account_id=p.get("account_id"),
         **({"max_per_hour": p["max_per_hour"]} if p.get("max_per_hour") else {}),
+        asterisk_event=bool(p.get("asterisk_event")),
     )
 
 

@@ -76,6 +76,7 @@ class MissedCallWatcher:
                     missed_at=self.clock(),
                     delay=self.callback_delay,
                     source_call_id=call_id,
+                    asterisk_event=call_id is None,  # Asterisk's own report of a caller in its queue
                 )
         except Exception:
             log.exception("could not queue a callback", extra={"reason": reason})

@@ -19,9 +19,10 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from voicebot import rules
-from voicebot.db.callbacks import schedule_callback
+from voicebot.db.callbacks import CallbackRefused, schedule_callback
 from voicebot.db.models import Call, VoiceMessage
 from voicebot.db.session import Database
+from voicebot.security.masking import mask_phone
 from voicebot.sla.callbacks import normalize_phone
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,15 @@ async def store_voice_message_event(
         if phone and wants_callback:
             kind = "overflow" if reason == "overflow" else ("requested" if recorded else "missed")
             kwargs = {"delay": callback_delay} if callback_delay is not None else {}
-            await schedule_callback(session, phone, kind, missed_at=now, source_call_id=call_id, **kwargs)
+            try:  # the dialplan's own event on the AMI link stands for the call when it has no row
+                await schedule_callback(
+                    session, phone, kind, missed_at=now, source_call_id=call_id,
+                    asterisk_event=call_id is None, **kwargs,
+                )  # fmt: skip
+            except CallbackRefused as exc:  # the message is kept; only the call back is refused
+                log.warning(
+                    "voice message callback refused", extra={"phone": mask_phone(phone), "reason": str(exc)}
+                )
     log.info(
         "voice message event",
         extra={"voice_message_id": message_id, "status": status, "uuid": fields.get("VoicebotUUID")},

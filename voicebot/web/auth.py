@@ -33,6 +33,14 @@ class CsrfFailed(Exception):
     """A POST without the session's token: a 403 page."""
 
 
+class RateLimited(Exception):
+    """The user is over VOICEBOT_WEB_RATE_PER_MINUTE: a Russian 429 page with Retry-After."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class WebUser:
     session: cookies.WebSession
@@ -77,6 +85,10 @@ async def current_user(request: Request) -> WebUser:
         raise LoginRequired()
     user = WebUser(session)
     request.state.web_user = user
+    limiter = getattr(request.app.state, "web_limiter", None)
+    wait = limiter.retry_after(session.key_id) if limiter is not None else 0
+    if wait:  # per user (their key), over all their sessions and tabs
+        raise RateLimited(wait)
     return user
 
 

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 
 from voicebot.services.errors import ServiceError
 from voicebot.web import session as cookies
-from voicebot.web.auth import CsrfFailed, Forbidden, LoginRequired
+from voicebot.web.auth import CsrfFailed, Forbidden, LoginRequired, RateLimited
 from voicebot.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,13 @@ class UiRoute(APIRoute):
                 return error_page(request, 403, "У вашей роли нет доступа к этому разделу.")
             except CsrfFailed:
                 return error_page(request, 403, "Форма устарела: обновите страницу и повторите действие.")
+            except RateLimited as exc:
+                return error_page(
+                    request,
+                    429,
+                    f"Слишком много запросов подряд. Подождите {exc.retry_after} с и обновите страницу.",
+                    {"Retry-After": str(exc.retry_after)},
+                )
             except ServiceError as exc:
                 return error_page(request, exc.status, exc.message, exc.headers)
             except RequestValidationError as exc:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
 from voicebot.services import live
-from voicebot.web.auth import LoginRequired, WebUser, area, current_user
+from voicebot.web.auth import LoginRequired, RateLimited, WebUser, area, current_user
 from voicebot.web.errors import UiRoute
 from voicebot.web.templating import render
 
@@ -84,6 +84,8 @@ async def _events(request: Request) -> AsyncIterator[str]:
             except LoginRequired:
                 yield "event: logout\ndata: {}\n\n"
                 return
+            except RateLimited:  # busy elsewhere: the stream itself goes on
+                pass
             yield ": ping\n\n"
         await asyncio.sleep(INTERVAL)
         quiet += INTERVAL

@@ -5,7 +5,9 @@ programs present a key in `Authorization: Bearer` or `X-API-Key` like on the API
 to WebSockets opened by any site, so a cookie counts only with an `Origin` of this very site (no
 cross-site WebSocket hijacking); a foreign `Origin` is refused whatever the credentials.
 
-The answer is the caller's role (the channel runs a sandbox fitted to it), or None for "refused".
+The answer is an Admission with the caller's role (the channel runs a sandbox fitted to it), or None for
+"refused". Per user (their key): at most VOICEBOT_VOICE_SOCKETS_PER_MINUTE sockets opened a minute and
+VOICEBOT_VOICE_SOCKETS_PER_USER open at once; beyond that the socket is told to retry later (code 1013).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
 
+from voicebot.calls.websocket import Admission
 from voicebot.services.clients import presented_key, remote_address
 from voicebot.services.keys import verify_key
-from voicebot.web.auth import LoginRequired, current_user
+from voicebot.web.auth import LoginRequired, RateLimited, current_user
 
 
 def same_origin(connection: HTTPConnection) -> bool | None:
@@ -32,7 +35,21 @@ def same_origin(connection: HTTPConnection) -> bool | None:
     return bool(host) and netloc == host
 
 
-async def voice_socket_allowed(connection: HTTPConnection) -> str | None:
+CONCURRENT_RETRY_SECONDS = 10
+
+
+def _admit(connection: HTTPConnection, role: str, key_id: int) -> Admission:
+    state = connection.app.state
+    wait = state.voice_socket_rate.retry_after(key_id)
+    if wait:
+        return Admission(role, retry_after=wait)
+    cap = state.voice_socket_cap
+    if not cap.acquire(key_id):
+        return Admission(role, retry_after=CONCURRENT_RETRY_SECONDS)
+    return Admission(role, release=lambda: cap.release(key_id))
+
+
+async def voice_socket_allowed(connection: HTTPConnection) -> Admission | None:
     if same_origin(connection) is False:
         return None
     limiter = connection.app.state.auth_limiter
@@ -42,7 +59,7 @@ async def voice_socket_allowed(connection: HTTPConnection) -> str | None:
     if key is not None:
         principal = await verify_key(connection.app.state.db, key)
         if principal is not None:
-            return principal.role
+            return _admit(connection, principal.role, principal.key_id)
         if not blocked:
             limiter.fail(address)
         return None
@@ -52,4 +69,6 @@ async def voice_socket_allowed(connection: HTTPConnection) -> str | None:
         user = await current_user(connection)  # type: ignore[arg-type]
     except LoginRequired:
         return None
-    return user.role
+    except RateLimited as exc:
+        return Admission("", retry_after=exc.retry_after)  # role "" → refused outright
+    return _admit(connection, user.role, user.session.key_id)
