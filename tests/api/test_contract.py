@@ -79,7 +79,8 @@ async def test_phone_filter_takes_what_people_type(client, keys, db):
         found = await client.get(f"{API}/calls", params={"phone": spelling}, headers=auth(keys["supervisor"]))
         assert found.status_code == 200 and found.json()["total"] == 1, spelling
     bad = await client.get(f"{API}/calls", params={"phone": "12"}, headers=auth(keys["supervisor"]))
-    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["loc"] == ["query", "phone"]
+    assert bad.status_code == 422
+    assert [(d["location"], d["field"]) for d in bad.json()["error"]["details"]] == [("query", "phone")]
 
 
 async def test_results_come_in_pages(client, keys):
@@ -109,3 +110,57 @@ async def test_results_come_in_pages(client, keys):
     assert sorted(seen) == [f"+7916111000{i}" for i in range(5)]
     missing = await client.get(f"{API}/campaigns/999999/results/page", headers=staff)
     assert missing.status_code == 404
+
+
+ITEM_KEYS = {"location", "field", "reason", "code", "allowed"}
+
+
+def _error(response) -> dict:
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "details"}, body
+    assert isinstance(body["error"]["details"], list)
+    for item in body["error"]["details"]:
+        assert set(item) == ITEM_KEYS, item
+        assert item["location"] in {"body", "query", "path", "header", "cookie", "contacts", "request"}
+        assert isinstance(item["field"], str) and item["reason"] and item["code"]
+    return body["error"]
+
+
+async def test_every_error_has_one_shape_with_fixed_items(client, keys):
+    staff = auth(keys["staff"])
+    cases = {
+        "unauthenticated": await client.get(f"{API}/calls"),
+        "not_found": await client.get(f"{API}/campaigns/999", headers=staff),
+        "bad_path": await client.get(f"{API}/campaigns/abc", headers=staff),
+        "bad_query": await client.get(f"{API}/campaigns", params={"limit": "-1"}, headers=staff),
+        "bad_body": await client.post(f"{API}/campaigns", json={"name": "", "contacts": []}, headers=staff),
+        "not_json": await client.post(f"{API}/campaigns", content=b"x", headers={**staff, "Content-Type": "text/plain"}),
+        "unknown_scenario": await client.post(f"{API}/campaigns", headers=staff, json={
+            "name": "x", "scenario": "no_such", "contacts": [{"phone": "+79161110001"}]}),
+        "no_valid_contacts": await client.post(f"{API}/campaigns", headers=staff, json={
+            "name": "x", "scenario": "announcement", "contacts": [{"phone": "xx"}, {"phone": "+7916"}]}),
+        "unknown_url": await client.get(f"{API}/no-such-thing", headers=staff),
+    }  # fmt: skip
+    errors = {name: _error(response) for name, response in cases.items()}
+    assert {name: r.status_code for name, r in cases.items()} == {
+        "unauthenticated": 401, "not_found": 404, "bad_path": 422, "bad_query": 422, "bad_body": 422,
+        "not_json": 415, "unknown_scenario": 422, "no_valid_contacts": 422, "unknown_url": 404}  # fmt: skip
+    assert ("path", "campaign_id") in {(d["location"], d["field"]) for d in errors["bad_path"]["details"]}
+    assert ("query", "limit") in {(d["location"], d["field"]) for d in errors["bad_query"]["details"]}
+    body_fields = {(d["location"], d["field"]) for d in errors["bad_body"]["details"]}
+    assert {("body", "name"), ("body", "scenario"), ("body", "contacts")} <= body_fields
+    (unknown,) = errors["unknown_scenario"]["details"]
+    assert (unknown["field"], unknown["code"]) == ("scenario", "unknown_value") and "announcement" in unknown[
+        "allowed"
+    ]
+    assert [d["location"] for d in errors["no_valid_contacts"]["details"]] == ["contacts", "contacts"]
+
+
+async def test_the_documented_error_item_is_the_one_sent(client):
+    schema = (await client.get("/openapi.json")).json()
+    item = schema["components"]["schemas"]["ErrorItem"]
+    assert set(item["properties"]) == ITEM_KEYS
+    assert set(item["required"]) == {"location", "field", "reason", "code"}
+    detail = schema["components"]["schemas"]["ErrorDetail"]
+    assert detail["properties"]["details"]["items"]["$ref"] == "#/components/schemas/ErrorItem"

@@ -29,6 +29,7 @@ from voicebot.api.docs import install_docs
 from voicebot.api.errors import document_errors, install_error_handlers
 from voicebot.api.headers import SecurityHeaders
 from voicebot.api.limits import BodyLimit
+from voicebot.api.schemas import document_responses
 from voicebot.db.lifecycle import open_database
 from voicebot.db.session import Database
 from voicebot.health import Health
@@ -85,6 +86,7 @@ def _document_security(app: FastAPI) -> None:
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
             }
             document_errors(schema, API_PREFIX)
+            document_responses(schema)
             for path, operations in schema.get("paths", {}).items():
                 if path.startswith(API_PREFIX):
                     for operation in operations.values():

@@ -131,6 +131,8 @@ async def list_campaigns(
         result = await paginate(s, query, page, (Campaign.id.desc(),))
     for item in result.items:
         item.pop("idempotency_key", None)
+        # a number, as in one campaign's answer and on creation (the column is NUMERIC)
+        item["calls_per_second"] = float(item["calls_per_second"])
     return result
 
 

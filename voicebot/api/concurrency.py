@@ -13,6 +13,7 @@ import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from voicebot.api.errors import error_body
 from voicebot.metrics import HTTP_REJECTED
 
 EXEMPT = ("/healthz", "/metrics", "/ws/", "/static/")
@@ -53,14 +54,10 @@ class ConcurrencyLimit:
             self.in_flight[kind] -= 1
 
     async def _refuse(self, send: Send, kind: str) -> None:
+        reason = f"at most {self.limits[kind]} {kind} requests at once"
+        item = {"location": "request", "field": "", "reason": reason, "code": "busy"}
         body = json.dumps(
-            {
-                "error": {
-                    "code": "busy",
-                    "message": "too many requests in progress; retry shortly",
-                    "details": {"class": kind, "limit": self.limits[kind]},
-                }
-            }
+            error_body(503, "too many requests in progress; retry shortly", code="busy", details=[item])
         ).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                    (b"retry-after", str(self.retry_after).encode())]  # fmt: skip

@@ -1,10 +1,17 @@
-"""The one error format of the API: {"error": {"code", "message", "details"}} for every failure."""
+"""The one error format of the API: {"error": {"code", "message", "details"}} for every failure.
+
+`details` is always a list of `ErrorItem`s — {"location", "field", "reason", "code", "allowed"} — empty
+when there is nothing to point at. Validation errors name where the bad value is (`location`: body,
+query, path, header, cookie; `contacts` for a campaign's contact list, `field` then being its line or
+position; `request` for the request as a whole) and what is wrong with it. Whatever a service attaches
+to its error (a dict, a contact report, pydantic's errors) is turned into these items here, at the edge.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,19 +27,100 @@ log = logging.getLogger(__name__)
 ApiError = ServiceError
 
 
+def error_body(status: int, message: str, *, code: str | None = None, details: Any = None) -> dict[str, Any]:
+    """The error body every API failure sends (also built by the ASGI middlewares that refuse early)."""
+    return {
+        "error": {
+            "code": code or CODES.get(status, "error"),
+            "message": message,
+            "details": error_items(details),
+        }
+    }
+
+
 def error_response(
     status: int, message: str, *, code: str | None = None, details: Any = None, headers: dict | None = None
 ) -> JSONResponse:
-    body = {"error": {"code": code or CODES.get(status, "error"), "message": message, "details": details}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(
+        error_body(status, message, code=code, details=details), status_code=status, headers=headers
+    )
+
+
+Location = Literal["body", "query", "path", "header", "cookie", "contacts", "request"]
+_LOCATIONS = frozenset(Location.__args__)  # type: ignore[attr-defined]
+
+
+class ErrorItem(BaseModel):
+    """One thing wrong with the request."""
+
+    location: Location = Field(
+        description="Where: body, query, path, header, cookie; contacts (a campaign's contact list or CSV "
+        "file, `field` = line/position); request (the request as a whole)"
+    )
+    field: str = Field(
+        description="Dotted path of the value inside `location` (contacts.0.phone); '' = all of it"
+    )
+    reason: str = Field(description="What is wrong with it, for a person")
+    code: str = Field(description="Stable machine code: missing, string_too_long, unknown_value, rejected, …")
+    allowed: list[str] | None = Field(None, description="The values that would be accepted, when few")
 
 
 class ErrorDetail(BaseModel):
     code: str = Field(description="Stable machine code: not_found, validation_error, conflict, …")
     message: str = Field(description="What went wrong, for a person")
-    details: Any = Field(
-        None, description="Validation errors: [{loc, msg, type}]; otherwise an object or null"
+    details: list[ErrorItem] = Field(
+        default_factory=list,
+        description="What exactly is wrong, item by item (empty when nothing to point at)",
     )
+
+
+def _item(location: str, field: str, reason: str, code: str, allowed: Any = None) -> dict[str, Any]:
+    return {
+        "location": location if location in _LOCATIONS else "request",
+        "field": field,
+        "reason": reason,
+        "code": code,
+        "allowed": [str(v) for v in allowed] if isinstance(allowed, list | tuple) else None,
+    }
+
+
+def error_items(details: Any) -> list[dict[str, Any]]:
+    """Any details a service attached, as the fixed list of ErrorItem dicts."""
+    if details is None:
+        return []
+    if isinstance(details, list):
+        items = []
+        for entry in details:
+            if isinstance(entry, dict) and "loc" in entry:  # pydantic / FastAPI validation errors
+                loc = [str(p) for p in entry.get("loc") or ()]
+                where = loc[0] if loc else "request"
+                items.append(
+                    _item(
+                        where,
+                        ".".join(loc[1:]),
+                        str(entry.get("msg", "")),
+                        str(entry.get("type") or "invalid"),
+                    )
+                )
+            elif isinstance(entry, dict) and {"location", "reason"} <= set(entry):
+                items.append(_item(str(entry["location"]), str(entry.get("field", "")), str(entry["reason"]),
+                                   str(entry.get("code") or "invalid"), entry.get("allowed")))  # fmt: skip
+            else:
+                items.append(_item("request", "", str(entry), "invalid"))
+        return items
+    if isinstance(details, dict):
+        if "rejected" in details:  # a contact report: each rejected line or position
+            return [
+                _item("contacts", str(r.get("line", "")), str(r.get("reason", "")), "rejected")
+                for r in details.get("rejected") or []
+                if isinstance(r, dict)
+            ]
+        if "action" in details:  # a state change the campaign's state does not allow
+            return [_item("path", "action", f"not allowed now: {details['action']}", "invalid_state")]
+        if "known" in details:
+            return [_item("body", "scenario", "unknown scenario", "unknown_value", details["known"])]
+        return [_item("request", str(k), str(v), str(k)) for k, v in details.items()]
+    return [_item("request", "", str(details), "invalid")]
 
 
 class ErrorBody(BaseModel):
@@ -52,6 +140,7 @@ ERROR_STATUSES = {
     422: "Validation failed",
     429: "Too many requests",
     500: "Internal error",
+    503: "Busy: too many requests in progress (see Retry-After)",
 }
 
 
@@ -83,13 +172,6 @@ def _is_json_body_error(request: Request, exc: RequestValidationError) -> bool:
     return any(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors())
 
 
-def _clean_validation(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    # Pydantic puts the offending input and context objects in; keep only what a client can act on.
-    return [
-        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")} for e in errors
-    ]
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -102,7 +184,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if _is_json_body_error(request, exc):
             kind = request.headers.get("content-type", "").split(";")[0]
             return error_response(415, f"send JSON (Content-Type: application/json), not {kind[:60]}")
-        return error_response(422, "the request is not valid", details=_clean_validation(list(exc.errors())))
+        # Pydantic puts the offending input and context objects in; only where, what and why go out.
+        return error_response(422, "the request is not valid", details=list(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -7,6 +7,8 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from voicebot.api.errors import error_body
+
 
 class _TooLarge(HTTPException):
     # An HTTPException, so FastAPI's body parsing lets it through (other errors there become 400).
@@ -61,14 +63,9 @@ class BodyLimit:
 
 
 async def _reject(send: Send, limit: int) -> None:
+    item = {"location": "body", "field": "", "reason": f"at most {limit} bytes", "code": "payload_too_large"}
     body = json.dumps(
-        {
-            "error": {
-                "code": "payload_too_large",
-                "message": f"the body exceeds {limit} bytes",
-                "details": {"limit": limit},
-            }
-        }
+        error_body(413, f"the body exceeds {limit} bytes", code="payload_too_large", details=[item])
     ).encode()
     await send(
         {

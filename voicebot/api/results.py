@@ -48,7 +48,9 @@ def phone_filter(phone: str | None) -> str | None:
         return parse_phone(phone)
     except ValueError as exc:
         raise ApiError(
-            422, str(exc), details=[{"loc": ["query", "phone"], "msg": str(exc), "type": "phone"}]
+            422,
+            str(exc),
+            details=[{"location": "query", "field": "phone", "reason": str(exc), "code": "phone"}],
         ) from None
 
 
