@@ -13,12 +13,13 @@ Money columns (NUMERIC) are documented as a decimal string or a number, however 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, get_type_hints
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
+from voicebot.campaigns import store as campaign_store
 from voicebot.db import models as m
 
 Money = str | float
@@ -140,17 +141,14 @@ class CampaignCreated(Strict):
     report: ContactReport
 
 
-class Progress(Strict):
-    campaign_id: int
-    name: str
-    scenario: str
-    status: str
-    total: int
-    by_state: dict[str, int]
-    by_outcome: dict[str, int]
-    attempts: int
-    finished: int
-    percent: float
+# The dataclass `campaign_progress` returns, plus what `as_dict` adds.
+Progress = create_model(
+    "Progress",
+    __base__=Strict,
+    **{name: (kind, ...) for name, kind in get_type_hints(campaign_store.Progress).items()},
+    finished=(int, ...),
+    percent=(float, ...),
+)
 
 
 CampaignWithProgress = row_model(
