@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from voicebot.security.masking import PhoneMaskFilter
+from voicebot.security.masking import PhoneMaskFilter, mask_text
 
 call_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("call_id", default=None)
 
@@ -31,7 +31,13 @@ def _clean(key: str, value: object) -> object:
     return str(value)
 
 
-class JsonFormatter(logging.Formatter):
+class _MaskedTracebacks(logging.Formatter):
+    def formatException(self, ei) -> str:  # noqa: ANN001, N802 - logging's names
+        # a database error quotes its parameters (phones), a connection error its URL (password)
+        return mask_text(super().formatException(ei))
+
+
+class JsonFormatter(_MaskedTracebacks):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -50,7 +56,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-class TextFormatter(logging.Formatter):
+class TextFormatter(_MaskedTracebacks):
     def format(self, record: logging.LogRecord) -> str:
         call_id = call_id_var.get()
         prefix = f"[{call_id[:8]}] " if call_id else ""

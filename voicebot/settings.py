@@ -378,7 +378,13 @@ class Settings(BaseSettings):
     )
     metrics_token: str = Field(
         default="",
-        description="Bearer token that may read /metrics; empty: only loopback clients may read it.",
+        description="Bearer token that may read /metrics and /healthz details; empty: clients in "
+        "METRICS_ALLOWED_NETWORKS may.",
+    )
+    metrics_allowed_networks: str = Field(
+        default="127.0.0.1/32,::1/128",
+        description="CIDRs whose clients (proxy-aware address) read /metrics and /healthz details without "
+        "the token; others get 403 and a bare status.",
     )
     voice_link_port: int = Field(
         default=0,

@@ -1,4 +1,6 @@
-"""Phone numbers in logs (152-ФЗ): a resident's number is personal data, so logs keep only its edges.
+"""Phone numbers in logs (152-ФЗ): a resident's number is personal data, so logs keep only its edges;
+API key secrets and passwords inside URLs never reach a log line at all (also inside tracebacks, whose
+database errors quote the statement's parameters).
 
 `mask_phone` is for call sites that log a number on purpose; `PhoneMaskFilter` catches the rest (message
 text and extra fields) on the way to the log handler.
@@ -25,7 +27,15 @@ def mask_phone(phone: str | None) -> str | None:
     return ("+" if phone.strip().startswith("+") else "") + digits[:2] + "*" * (len(digits) - 4) + digits[-2:]
 
 
+# API keys (vb_<id>_<secret>: the id stays, it names the key) and passwords in URLs (scheme://user:pass@)
+_API_KEY = re.compile(r"\b(vb_[0-9a-f]{6,16}_)[A-Za-z0-9_\-]{8,}")
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^/\s:@]*:)[^@\s/]+@", re.IGNORECASE)
+
+
 def mask_text(text: str) -> str:
+    """Phone numbers masked, API key secrets and URL passwords replaced by ***."""
+    text = _API_KEY.sub(r"\1***", text)
+    text = _URL_PASSWORD.sub(r"\1***@", text)
     return _PHONE.sub(lambda m: mask_phone(m.group(0)) or "", text)
 
 

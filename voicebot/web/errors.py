@@ -65,9 +65,9 @@ def login_page(request: Request, status: int = 401, error: str | None = None) ->
     token = secrets.token_urlsafe(24)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     # after logging in, come back to the page asked for (a form's POST target cannot be revisited)
-    next_path = request.query_params.get("next") or (here if request.method == "GET" else "/")
-    if not next_path.startswith("/") or next_path.startswith("//") or next_path.startswith("/login"):
-        next_path = "/"
+    next_path = cookies.safe_next(
+        request.query_params.get("next") or (here if request.method == "GET" else "/")
+    )
     response = render(
         request, "login.html", {"login_token": token, "next": next_path, "error": error}, status
     )

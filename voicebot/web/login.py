@@ -18,11 +18,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(route_class=UiRoute)
 
 
-def _safe_next(path: str) -> str:
-    # only paths on this site: no scheme, no "//host"
-    return (
-        path if path.startswith("/") and not path.startswith("//") and not path.startswith("/login") else "/"
-    )
+_safe_next = cookies.safe_next  # only paths on this site
 
 
 @router.get("/", name="ui_home", include_in_schema=False)

@@ -91,3 +91,16 @@ def new_session(key_id: int, name: str, role: str, lifetime: int = LIFETIME) -> 
 
 def same_token(expected: str | None, presented: str | None) -> bool:
     return bool(expected) and bool(presented) and hmac.compare_digest(str(expected), str(presented))
+
+
+def safe_next(path: str | None) -> str:
+    """Where to go after logging in: a path on this site, else "/". Browsers read `/\\host` and
+    `/<tab>/host` as `//host` (another site), so backslashes, whitespace and control characters anywhere
+    make the target "/" too (no open redirect)."""
+    if not path or not path.startswith("/") or path.startswith("/login"):
+        return "/"
+    if len(path) > 1 and path[1] in "/\\":
+        return "/"
+    if any(ch == "\\" or ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in path):
+        return "/"
+    return path
