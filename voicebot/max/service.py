@@ -69,6 +69,8 @@ class MaxService:
         if self.mode == "webhook":
             if not self.settings.max_webhook_url:
                 raise ValueError("VOICEBOT_MAX_MODE=webhook needs VOICEBOT_MAX_WEBHOOK_URL")
+            if not self.settings.max_webhook_secret:
+                log.error("VOICEBOT_MAX_WEBHOOK_SECRET is empty: every webhook delivery will be refused")
             await self.client.subscribe(self.settings.max_webhook_url, self.settings.max_webhook_secret)
         elif self.mode == "polling":
             self._tasks.append(asyncio.create_task(self._poll(), name="max-polling"))
@@ -98,8 +100,8 @@ class MaxService:
 
     def secret_ok(self, presented: str | None) -> bool:
         expected = self.settings.max_webhook_secret
-        if not expected:
-            return True
+        if not expected:  # fail closed: without a secret anyone could post "updates" as any resident
+            return False
         return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
 
     async def handle_delivery(self, update: dict[str, Any]) -> None:

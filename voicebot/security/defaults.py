@@ -59,5 +59,11 @@ def default_secret_problems(settings: Any) -> list[str]:
         problems.append("VOICEBOT_WEBHOOK_URL is set but VOICEBOT_WEBHOOK_SECRET is empty or an example")
     if _shipped(settings.webhook_secret):
         problems.append("VOICEBOT_WEBHOOK_SECRET is a shipped example secret")
+    if getattr(settings, "max_mode", "") == "webhook" and (
+        not settings.max_webhook_secret or _shipped(settings.max_webhook_secret)
+    ):
+        problems.append(
+            "VOICEBOT_MAX_MODE=webhook without a real VOICEBOT_MAX_WEBHOOK_SECRET: anyone could post MAX updates"
+        )
     problems.extend(_config_file_secrets(Path(settings.telephony_dir)))
     return problems
