@@ -72,3 +72,32 @@ async def test_a_planted_session_cookie_is_not_adopted(web_app, client, keys):
         page = await victim.get("/calls")
         assert page.status_code == 200 and "тест supervisor" in page.text
         assert csrf_of(page.text) != csrf_of((await client.get("/dashboard")).text)
+
+
+async def test_session_cookie_is_secure_behind_a_tls_proxy_and_not_fooled_by_others(web_app, keys):
+    from voicebot.security.networks import parse_networks
+
+    before = web_app.state.trusted_proxies
+    web_app.state.trusted_proxies = parse_networks("127.0.0.1/32")
+    try:
+        for peer, secure in (("127.0.0.1", True), ("203.0.113.9", False)):  # the proxy; anyone else
+            transport = httpx.ASGITransport(app=web_app, client=(peer, 4444))
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver", headers={"X-Forwarded-Proto": "https"}
+            ) as http:
+                form = await http.get(
+                    "/login"
+                )  # its cookie is Secure too: hand it over as a browser on TLS would
+                token = re.search(r'name="login_token" value="([^"]+)"', form.text).group(1)
+                response = await http.post(
+                    "/login",
+                    data={"key": keys["staff"], "login_token": token, "next": "/"},
+                    headers={"Cookie": f"{cookies.LOGIN_COOKIE}={token}"},
+                )
+                assert response.status_code == 303
+                (cookie,) = [
+                    c for c in response.headers.get_list("set-cookie") if c.startswith(cookies.COOKIE + "=")
+                ]
+                assert ("Secure" in cookie) == secure, peer
+    finally:
+        web_app.state.trusted_proxies = before

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
+from voicebot.services.clients import came_over_https
 from voicebot.services.errors import ServiceError
 from voicebot.web import session as cookies
 from voicebot.web.auth import CsrfFailed, Forbidden, LoginRequired, RateLimited
@@ -77,7 +78,7 @@ def login_page(request: Request, status: int = 401, error: str | None = None) ->
         max_age=1800,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=came_over_https(request),
         path="/login",
     )
     return response

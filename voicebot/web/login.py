@@ -7,7 +7,7 @@ import logging
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from voicebot.services.clients import remote_address
+from voicebot.services.clients import came_over_https, remote_address
 from voicebot.services.keys import verify_key
 from voicebot.services.web_sessions import end_session, open_session
 from voicebot.web import session as cookies
@@ -62,7 +62,7 @@ async def login(
         max_age=cookies.LIFETIME,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=came_over_https(request),
         path="/",
     )
     response.delete_cookie(cookies.LOGIN_COOKIE, path="/login")
