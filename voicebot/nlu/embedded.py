@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Collection
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 from voicebot.nlu.classifier import IntentClassifier, cache_key, load_or_train
 from voicebot.nlu.context import DatePreference
 from voicebot.nlu.extract import extract_entities
+from voicebot.nlu.lexicon import takes_back_before
 from voicebot.nlu.normalize import Token, content_tokens, tokenize
 from voicebot.nlu.result import Entity, ParseResult
 from voicebot.nlu.training_data import Example, load_examples, nlu_files
@@ -143,9 +145,26 @@ class EmbeddedNLU:
             entities = extract_entities(
                 text, tokens, now=now, date_preference="past", expected_entities=expected_entities or ()
             )
+        chosen = _take_back(text, chosen, entities)
         if chosen == "report_problem" and not any(e.entity == "problem" for e in entities):
             entities = [*entities, Entity("problem", "other", 0, len(text), text)]
         return ParseResult(text, chosen, confidence, entities, ranking[:_TOP])
+
+
+_NEGATION = re.compile(r"\b(нет|неа|не)\b")
+
+
+def _take_back(text: str, chosen: str | None, entities: list[Entity]) -> str | None:
+    """«ой, не то, четыреста пять» opens by taking back what was said: a denial bringing the value that
+    replaces it. «четыреста, ой, нет, четыреста десять» corrects itself within the answer: a value."""
+    numbers = [e for e in entities if e.entity == "number"]
+    if not numbers or chosen not in ("inform", "deny", None):
+        return chosen
+    if takes_back_before(text, numbers[0].start):
+        return "deny"
+    if chosen == "deny" and len(numbers) > 1 and not _NEGATION.search(text[: numbers[0].start].lower()):
+        return "inform"
+    return chosen
 
 
 # Replies too short for the classifier to weigh, whose meaning does not depend on the step: «я», «ну я»,

@@ -1,6 +1,8 @@
-"""Word-list entities: `resource` (which meter) and `location` (which room)."""
+"""Word-list entities: `resource` (which meter) and `location` (which room); take-back words."""
 
 from __future__ import annotations
+
+import re
 
 from voicebot.nlu.context import Context
 from voicebot.nlu.numerals import CARDINALS
@@ -72,3 +74,17 @@ def extract_locations(ctx: Context) -> None:
 
 
 _NUMBER_LEMMAS = frozenset(CARDINALS) | {"тысяча"}
+
+
+# «ой, не то», «оговорилась», «неправильно»: what was said before is taken back; a value that follows
+# replaces it (the NLU reads an answer opening with it as `deny` with the new value; the meter dialogue
+# gives the value to the meter given last).
+TAKE_BACK = re.compile(
+    r"\b(не то|не так|не та|не тот|не те|не туда|неправильно|неверно|ошиб\w*|оговор\w*|перепута\w*|поправ\w*|"
+    r"исправ\w*|отмен\w*)\b"
+)
+
+
+def takes_back_before(text: str, position: int) -> bool:
+    """Whether a take-back word comes before `position` in `text`."""
+    return bool(TAKE_BACK.search(text[:position].lower().replace("ё", "е")))

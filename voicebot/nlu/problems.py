@@ -91,6 +91,11 @@ class _Words:
         return text == "не" and any(lem in _NEGATED_VERBS for lem in self.lemmas[k + 1 : k + 3])
 
 
+def _uses_intercom(w: _Words) -> bool:
+    """«пусть звонит в домофон, я открою»: how to get in, not a broken intercom (nothing negated)."""
+    return w.has("звонить", "позвонить", "набрать", "набирать") and "не" not in w.texts and not w.absent()
+
+
 def _leak(w: _Words) -> bool:
     return w.has("заливать", "залить", "затапливать", "затопить", "протечка", "потоп", "прорвать", "капать",
                  "хлестать", "топить", "протекать", "подтекать", "течь", "лить", "залив") and not (
@@ -159,7 +164,7 @@ _RULES: list[tuple[str, Callable[[_Words], bool]]] = [
             )
         ),
     ),  # fmt: skip
-    ("intercom", lambda w: w.stem("домофон")),
+    ("intercom", lambda w: w.stem("домофон") and not _uses_intercom(w)),
     ("lift_broken", lambda w: w.stem("лифт")),
     (
         "cleaning",

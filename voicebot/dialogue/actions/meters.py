@@ -16,6 +16,7 @@ from typing import Any
 from voicebot.dialogue.actions.registry import action
 from voicebot.dialogue.context import DialogueContext
 from voicebot.dialogue.store import MeterInfo
+from voicebot.nlu.lexicon import takes_back_before
 
 # Highest plausible consumption per month; a larger jump is asked back.
 MONTHLY_CEILING = {
@@ -189,7 +190,7 @@ def _is_restart(ctx: DialogueContext, span: str) -> bool:
 @action(
     "meter_value",
     results=("next", "confirm", "too_low", "too_high", "skip"),
-    texts=("fraction_note", "unsure_note"),
+    texts=("fraction_note", "unsure_note", "value_fixed"),
     provides=("pending_value", "pending_label", "last_value"),
 )
 async def meter_value(ctx: DialogueContext) -> str | None:
@@ -210,6 +211,14 @@ async def meter_value(ctx: DialogueContext) -> str | None:
         later = meter.id != current.id and meter.id not in state["values"]
         if later and _plausibility(meter, volunteered, ctx.now.date()) is None:
             state["values"][meter.id] = Pending(meter, volunteered)
+    previous = _taken_back(ctx, current, meters)
+    if previous is not None and len(mine) == 1:
+        # the number corrects the meter before this one; the current one is asked again after it
+        state["index"] = meters.index(previous)
+        result = _judge(ctx, previous, Decimal(str(mine[-1])), confirm=False)
+        if result == "next":
+            ctx.say("value_fixed")
+        return result
     if not mine:
         return None
     value = Decimal(str(mine[-1]))
@@ -218,10 +227,24 @@ async def meter_value(ctx: DialogueContext) -> str | None:
     return _judge(ctx, current, value, confirm=_needs_confirmation(ctx, span))
 
 
+def _taken_back(ctx: DialogueContext, current: MeterInfo, meters: list[MeterInfo]) -> MeterInfo | None:
+    """The meter whose value the answer takes back: «ой, не то, четыреста пять» to the next meter's
+    question, with no meter named, a take-back word before the number, and an earlier meter given last."""
+    state = _state(ctx)
+    last = state.get("last")
+    if last is None or last == current.id or ctx.entities("resource") or ctx.entities("location"):
+        return None
+    numbers = [e for e in ctx.entities("number") if e.role != "fraction"]
+    if len(numbers) != 1 or not takes_back_before(ctx.text, numbers[0].start):
+        return None
+    return next((m for m in meters if m.id == last and m.id in state["values"]), None)
+
+
 def _judge(ctx: DialogueContext, meter: MeterInfo, value: Decimal, *, confirm: bool) -> str:
     state = _state(ctx)
     pending = Pending(meter, value)
     state["values"][meter.id] = pending
+    state["last"] = meter.id
     ctx.slots.update(
         pending_value=value,
         pending_label=meter_label(meter, _meters(ctx)),
@@ -339,7 +362,16 @@ def _fix_from_answer(ctx: DialogueContext) -> bool:
     meters, state = _meters(ctx), _state(ctx)
     resources = ctx.entities("resource") + ctx.entities("location")
     if not resources:
-        return False
+        # «ой, не то, четыреста пять» to the read-back: the value given last (the only one, if one meter)
+        numbers = [e for e in ctx.entities("number") if e.role != "fraction"]
+        last = state.get("last") if len(state["values"]) > 1 else next(iter(state["values"]), None)
+        if len(numbers) != 1 or last not in state["values"]:
+            return False
+        if len(state["values"]) > 1 and not takes_back_before(ctx.text, numbers[0].start):
+            return False
+        meter = state["values"][last].meter
+        state["values"][last] = Pending(meter, Decimal(str(numbers[0].value)), confirmed=False)
+        return True
     assigned = _values_by_meter(ctx, meters[state["index"]], meters)
     for meter, value in assigned:
         state["values"][meter.id] = Pending(meter, Decimal(str(value)), confirmed=False)

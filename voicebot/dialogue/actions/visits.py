@@ -73,7 +73,20 @@ async def _save(ctx: DialogueContext, status: str, **values) -> None:
     await ctx.store.save_visit(ctx, ctx.slots["visit_id"], {"status": status, **values})
 
 
-@action("visit_answer", results=("confirmed", "reschedule", "proxy", "declined"))
+# How the specialist gets in: worth passing on with a confirmation.
+_ACCESS_CUES = (
+    "стуч",
+    "звонок не",
+    "звонок слом",
+    "в домофон",
+    "код домофона",
+    "не слыш",
+    "плохо слыш",
+    "собак",
+)
+
+
+@action("visit_answer", results=("confirmed", "reschedule", "proxy", "declined"), provides=("visit_note",))
 async def visit_answer(ctx: DialogueContext) -> str | None:
     intent = ctx.intent
     if intent == "someone_else_home" or ctx.said(
@@ -86,8 +99,12 @@ async def visit_answer(ctx: DialogueContext) -> str | None:
     if intent in ("refuse",) or ctx.said("не надо", "не нужно", "не пущу"):
         await _save(ctx, "declined", note=ctx.text)
         return "declined"
-    if intent in ("affirm", "thanks") or ctx.said("буду", "дома"):
-        await _save(ctx, "confirmed")
+    if intent in ("affirm", "thanks") or ctx.said("буду", "дома", *_ACCESS_CUES):
+        # «буду, только звонок не работает, пусть стучит громче»: a yes, and a note for the specialist
+        note = ctx.text if ctx.said(*_ACCESS_CUES) else None
+        if note:
+            ctx.slots["visit_note"] = note
+        await _save(ctx, "confirmed", **({"note": note} if note else {}))
         return "confirmed"
     if intent == "deny":
         return "reschedule"
