@@ -37,6 +37,7 @@ def test_serve_on_embedded_database(tmp_path):
         VOICEBOT_AUDIOSOCKET_PORT=str(_free_port()),
         VOICEBOT_FASTAGI_HOST="127.0.0.1",
         VOICEBOT_FASTAGI_PORT=str(_free_port()),
+        VOICEBOT_AMI_PORT=str(_free_port()),  # never the machine's real Asterisk on 5038
         VOICEBOT_DEV_MODE="1",
     )
     proc = subprocess.Popen(
