@@ -202,6 +202,11 @@ class Settings(BaseSettings):
         default=900, description="A simulation nobody talks to for this long is closed (seconds)."
     )
     simulation_max: int = Field(default=200, description="Most live simulations kept in memory at once.")
+    simulation_max_per_key: int = Field(
+        default=10,
+        ge=1,
+        description="Most live simulations one key or UI user may hold (the rest stay for others).",
+    )
     webhook_url: str | None = Field(
         default=None, description="Global webhook receiver for events of campaigns without their own URL."
     )

@@ -90,3 +90,19 @@ async def test_idle_simulations_expire(app, client, keys, db):
     )
     assert response.status_code == 404
     assert store.live == {}  # hung up and dropped (a sandbox: there is no calls row to close)
+
+
+async def test_one_key_cannot_take_every_simulation_slot(app, client, keys, db):
+    await load_demo_data(db)
+    app.state.key_limiter.per_minute = 0
+    app.state.simulations.per_owner = 2
+    hog, other = {"Authorization": f"Bearer {keys['ops']}"}, {"Authorization": f"Bearer {keys['staff']}"}
+    for _ in range(2):
+        assert (
+            await client.post("/api/v1/simulations", json={"scenario": "request_intake"}, headers=hog)
+        ).status_code == 201
+    refused = await client.post("/api/v1/simulations", json={"scenario": "request_intake"}, headers=hog)
+    assert refused.status_code == 429 and refused.headers["retry-after"]
+    assert (
+        await client.post("/api/v1/simulations", json={"scenario": "request_intake"}, headers=other)
+    ).status_code == 201

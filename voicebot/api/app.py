@@ -185,7 +185,9 @@ def create_app(
     app.state.voice_socket_rate = KeyRateLimiter(settings.voice_sockets_per_minute)
     app.state.voice_socket_cap = ConcurrencyCap(settings.voice_sockets_per_user)
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
-    app.state.simulations = SimulationStore(settings.simulation_idle_seconds, settings.simulation_max)
+    app.state.simulations = SimulationStore(
+        settings.simulation_idle_seconds, settings.simulation_max, settings.simulation_max_per_key
+    )
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(

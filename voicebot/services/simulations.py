@@ -45,10 +45,14 @@ class Simulation:
 
 
 class SimulationStore:
-    def __init__(self, idle_seconds: float, capacity: int) -> None:
+    def __init__(self, idle_seconds: float, capacity: int, per_owner: int | None = None) -> None:
         self.idle_seconds = idle_seconds
         self.capacity = capacity
+        self.per_owner = per_owner or capacity
         self.live: dict[str, Simulation] = {}
+
+    def held_by(self, owner: int) -> int:
+        return sum(1 for s in self.live.values() if s.owner == owner)
 
     async def nlu(self, settings: Any) -> Any:
         return await shared_nlu(settings)
@@ -125,6 +129,10 @@ async def create_simulation(
     await store.sweep()
     if len(store.live) >= store.capacity:
         raise ServiceError(429, "too many live simulations; finish some first", headers={"Retry-After": "30"})
+    if store.held_by(principal.key_id) >= store.per_owner:  # one key cannot take every slot
+        raise ServiceError(
+            429, "this key holds too many live simulations; finish some first", headers={"Retry-After": "30"}
+        )
     try:
         library = cached_library(str(settings.scenarios_dir))
     except FlowError as exc:
