@@ -99,3 +99,18 @@ async def test_the_dialogue_cannot_be_talked_into_dialling_another_number(db, ca
             )
             == 2
         )
+
+
+@pytest.mark.parametrize(
+    "number", ["+78091234567", "88031234567", "+442079460000", "+1900555012", "+7916123"]
+)
+async def test_premium_and_foreign_numbers_are_never_called_back_even_if_they_called(db, number):
+    call_id = uuid.uuid4()
+    async with db.transaction() as s:
+        await s.execute(insert(Call).values(id=call_id, direction="inbound", channel="voice", phone=number))
+    with pytest.raises(CallbackRefused, match="premium"):
+        await _schedule(db, number, source_call_id=call_id)
+    with pytest.raises(CallbackRefused):
+        async with db.transaction() as s:
+            await schedule_callback(s, number, "missed", missed_at=NOW, asterisk_event=True)
+    assert await _callbacks(db) == []

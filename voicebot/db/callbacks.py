@@ -9,7 +9,8 @@ Policy (toll fraud: nobody makes us dial a number that never called): a callback
   the resident's own registered phone, never an arbitrary one), or
 - a caller id Asterisk itself reported on the authenticated AMI link for a call that reached the queue
   (`asterisk_event=True`: missed/abandoned calls and voice messages with no call row).
-Everything else raises CallbackRefused. The hourly cap per number applies on top.
+Everything else raises CallbackRefused, and so does any number outside Russia or on a premium-rate code
+(8-803, 8-809: the caller's line pays us, dialling it pays them). The hourly cap per number applies on top.
 """
 
 from __future__ import annotations
@@ -97,6 +98,14 @@ async def schedule_callback(
     return callback_id
 
 
+PREMIUM_CODES = ("7803", "7809")  # Russian premium-rate services: dialling them is the fraud
+
+
+def _dialable(phone: str) -> bool:
+    digits = _digits(phone)
+    return len(digits) == 11 and digits.startswith("7") and not digits.startswith(PREMIUM_CODES)
+
+
 async def _check_provenance(
     session: AsyncSession,
     phone: str,
@@ -104,6 +113,8 @@ async def _check_provenance(
     account_id: int | None,
     asterisk_event: bool,
 ) -> None:
+    if not _dialable(phone):
+        raise CallbackRefused("call backs go to Russian numbers only, never to premium-rate codes")
     if source_call_id is None:
         if asterisk_event:
             return
