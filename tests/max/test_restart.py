@@ -133,3 +133,41 @@ def test_snapshot_values_round_trip_and_refuse_foreign_types() -> None:
         decode({"__t": "dc", "c": "os:system", "f": {}})
     with pytest.raises(SnapshotError):
         decode({"__t": "dc", "c": "voicebot.settings:Settings", "f": {}})
+
+
+async def test_two_processes_answering_one_resident_continue_each_others_conversation(
+    db, max_api, nlu, library, tmp_path
+) -> None:
+    """Updates of one resident handled by two processes in turn (a webhook behind two replicas, a restart
+    between messages): each continues from what the other stored, never from its own stale memory."""
+    from voicebot.demo import load_demo_data
+
+    await load_demo_data(db)
+    first, second = (
+        MaxService(max_settings(max_api, tmp_path), db, nlu=nlu, library=library) for _ in range(2)
+    )
+    user = 5004
+
+    async def say(service: MaxService, text: str, replies: int = 1) -> list:
+        seen = len(max_api.sent_to(user))
+        await service.channel.handle_update(max_api._message_created(user, "Дина", text, []))
+        return (await max_api.wait_for(user, seen + replies))[seen:]
+
+    try:
+        await first.channel.handle_update(
+            {"update_type": "bot_started", "timestamp": 1, "user": {"user_id": user}}
+        )
+        vcf = "BEGIN:VCARD\r\nTEL;TYPE=cell:+79161234501\r\nEND:VCARD\r\n"
+        contact = {
+            "type": "contact",
+            "payload": {"vcf_info": vcf, "max_info": {"user_id": user, "first_name": "Дина"}},
+        }
+        await first.channel.handle_update(max_api._message_created(user, "Дина", None, [contact]))
+        await say(first, "передать показания")  # first: the address question
+        await say(second, "да")  # second: cold water
+        await say(first, "двести пятнадцать")  # first again: its memory is at the address question
+        (readback,) = await say(second, "сто двадцать")
+        assert "215" in readback.text and "120" in readback.text
+    finally:
+        await first.client.close()
+        await second.client.close()

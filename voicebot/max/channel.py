@@ -86,6 +86,7 @@ class _Session:
     last_message: tuple[str, str] | None = None  # (mid, text) of the bot's last message with buttons
     seen: datetime = field(default_factory=lambda: datetime.now(UTC))
     recent: list[str] = field(default_factory=list)  # keys of the updates handled lately
+    kept_at: datetime | None = None  # when this process last stored (or loaded) the conversation
 
 
 class MaxUnavailable(Exception):
@@ -128,6 +129,10 @@ class MaxChannel:
         lock = self._locks.setdefault(event.user_id, asyncio.Lock())
         async with lock:
             session = await self._session(event.user_id, event.name)
+            if session.kept_at != await self.conversations.written_at(event.user_id):
+                # another process (or a restart in between) answered this resident since: its state wins
+                self._sessions.pop(event.user_id, None)
+                session = await self._session(event.user_id, event.name)
             key = update_key(update)
             if key in session.recent:
                 log.info("max update delivered again; skipped", extra={"update_type": event.update_type})
@@ -374,6 +379,7 @@ class MaxChannel:
             return
         session.last_message = kept.last_message
         session.recent = kept.recent
+        session.kept_at = kept.seen_at
         if kept.state is None:
             return
         session.seen = kept.seen_at
@@ -400,7 +406,7 @@ class MaxChannel:
             except TypeError as exc:  # a value no snapshot can hold: the conversation lives in memory only
                 log.error("max conversation cannot be kept", extra={"error": str(exc)})
         try:
-            await self.conversations.keep(
+            session.kept_at = await self.conversations.keep(
                 session.user_id,
                 call_id=dialogue.ctx.call.call_id if dialogue is not None else None,
                 state=state,

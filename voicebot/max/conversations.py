@@ -53,8 +53,9 @@ class Conversations:
         state: dict[str, Any] | None,
         last_message: tuple[str, str] | None,
         recent: list[str],
-    ) -> None:
-        """Store what is open for `user_id` (state None: no dialogue open) and the updates handled."""
+    ) -> datetime:
+        """Store what is open for `user_id` (state None: no dialogue open) and the updates handled;
+        returns the moment written (`seen_at`, which also tells whether another process wrote since)."""
         values = {
             "recent": recent[-RECENT:],
             "call_id": call_id,
@@ -66,6 +67,11 @@ class Conversations:
         stmt = pg_insert(MaxConversation).values(user_id=user_id, **values)
         async with self.db.transaction() as s:
             await s.execute(stmt.on_conflict_do_update(index_elements=[MaxConversation.user_id], set_=values))
+        return values["seen_at"]
+
+    async def written_at(self, user_id: int) -> datetime | None:
+        async with self.db.session() as s:
+            return await s.scalar(select(MaxConversation.seen_at).where(MaxConversation.user_id == user_id))
 
     async def idle(self, idle_for: timedelta) -> list[int]:
         """Residents whose open dialogue has waited longer than `idle_for` for their answer."""
