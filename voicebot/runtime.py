@@ -53,6 +53,7 @@ from voicebot.security.networks import telephony_networks
 from voicebot.services.appointments import Schedule
 from voicebot.services.callcard import CardHub
 from voicebot.services.doctor import TelephonyHealth
+from voicebot.services.live import publish_obligations
 from voicebot.services.outbox import OutboxWorkers
 from voicebot.services.transfer import TransferDesk
 from voicebot.services.voicelink import VoiceLink, VoiceSide, link_app
@@ -65,6 +66,7 @@ log = logging.getLogger(__name__)
 
 MAX_CONNECT_DELAY = 60.0
 REMINDER_SECONDS = 600.0
+OBLIGATIONS_SECONDS = 30.0
 REMINDER_HOURS = (10, 20)  # company time: reminders go out in the day, never at night
 
 
@@ -272,11 +274,13 @@ async def running_voice(rt: Runtime) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def running_purge(rt: Runtime) -> AsyncIterator[None]:
-    """The daily recording purge (retention)."""
+    """The daily recording purge (retention), sooner when the recordings disk runs low."""
     if not rt.settings.voice_enabled:
         yield
         return
-    async with daily_purge(rt.db, rt.settings.recording_retention_days):
+    settings = rt.settings
+    async with daily_purge(rt.db, settings.recording_retention_days, root=settings.recordings_path,
+                           min_free=settings.recordings_min_free_mb * 1_000_000):  # fmt: skip
         yield
 
 
@@ -375,6 +379,22 @@ async def running_reminders(rt: Runtime) -> AsyncIterator[None]:
         yield
 
 
+async def watch_obligations(db: Database, every: float = OBLIGATIONS_SECONDS) -> None:
+    """Keep the open-obligations gauges of /metrics current (a database read every `every` seconds)."""
+    while True:
+        try:
+            await publish_obligations(db, datetime.now(UTC))
+        except Exception as exc:  # the database away: the gauges keep their last values
+            log.debug("open obligations not read", extra={"error": repr(exc)})
+        await asyncio.sleep(every)
+
+
+@asynccontextmanager
+async def running_obligations(rt: Runtime) -> AsyncIterator[None]:
+    async with background(lambda: watch_obligations(rt.db), "open-obligations"):
+        yield
+
+
 @asynccontextmanager
 async def running_outbox(rt: Runtime) -> AsyncIterator[None]:
     async with OutboxWorkers(rt.db, rt.settings):
@@ -444,6 +464,7 @@ async def started(
         parts.append(("MAX bot", running_max))
         parts.append(("appointment reminders", running_reminders))
         parts.append(("recording purge", running_purge))
+        parts.append(("open obligations", running_obligations))
     if telephony:
         parts += [("AudioSocket", running_audiosocket), ("call control", running_call_control)]
     if link == "server":

@@ -80,3 +80,19 @@ async def test_metrics_token_admits_remote_scrapers(api_settings, db):
         assert wrong.status_code == 403
         ok = await remote.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
         assert ok.status_code == 200 and "voicebot_calls_in_progress" in ok.text
+
+
+async def test_open_obligations_and_their_age_reach_metrics(client, db):
+    from datetime import UTC, datetime, timedelta
+
+    from voicebot.db.models import Callback
+    from voicebot.services.live import publish_obligations
+
+    now = datetime.now(UTC)
+    async with db.transaction() as session:
+        session.add(Callback(phone="+79160001122", reason="missed", missed_at=now - timedelta(minutes=10),
+                             due_at=now, status="pending"))  # fmt: skip
+    await publish_obligations(db, now)
+    samples = _samples((await client.get("/metrics")).text)
+    assert samples["voicebot_open_obligations[('kind', 'callbacks')]"] >= 1
+    assert samples["voicebot_open_obligation_oldest_age_seconds[('kind', 'callbacks')]"] >= 599

@@ -66,3 +66,23 @@ async def test_full_pool_frees_what_comes_back_and_grammar_switches_return_recog
         assert pool.idle_count(first_key) == 1  # the pool holds at most max_idle per key
     finally:
         pool.close()
+
+
+async def test_a_calls_decoding_feeds_the_asr_metrics_warming_does_not(ko_model_path, korean_speech):
+    from voicebot.metrics import ASR_DECODE, ASR_QUEUE_WAIT
+
+    def count(histogram) -> float:  # noqa: ANN001
+        return next(s.value for s in histogram.collect()[0].samples if s.name.endswith("_count"))
+
+    pool = VoskModelPool(ko_model_path, threads=1, max_idle=1)
+    try:
+        speech = await korean_speech("안녕하세요")
+        await pool.prewarm([recognizer_key(16000, None)], speech)
+        before = count(ASR_DECODE), count(ASR_QUEUE_WAIT)
+        rec = VoskRecognizer(pool, 16000)
+        await rec.accept(speech)
+        await rec.final()
+        await rec.close()
+        assert count(ASR_DECODE) >= before[0] + 2 and count(ASR_QUEUE_WAIT) >= before[1] + 2
+    finally:
+        pool.close()

@@ -44,3 +44,26 @@ async def test_purge_deletes_only_expired_recordings(db, tmp_path: Path) -> None
         assert (await session.get(Call, gone_id)).recording_path is None
         assert (await session.get(Call, new_id)).recording_path == str(new)
     assert (await purge_recordings(db, 365)).calls == 0
+
+
+async def test_low_free_space_is_logged_and_purges_sooner_than_daily(db, tmp_path: Path, caplog) -> None:  # noqa: ANN001
+    import asyncio
+    import logging
+
+    from voicebot.calls.retention import daily_purge
+
+    caplog.set_level(logging.WARNING, "voicebot.calls.retention")
+    # a day between purges, but free space (any real disk) is below the minimum: the purge runs again soon
+    async with daily_purge(db, 365, every=86400, root=tmp_path, min_free=10**18, check_every=0.05,
+                           low_purge_every=0.2):  # fmt: skip
+        await asyncio.sleep(0.1)  # the purge at start is done
+        old = tmp_path / "old.ogg"
+        old.write_bytes(b"x" * 100)
+        old_id = await _call(db, old, age_days=400)
+        for _ in range(200):
+            if not old.exists():
+                break
+            await asyncio.sleep(0.05)
+    assert not old.exists() and "recordings disk nearly full" in caplog.text
+    async with db.session() as session:
+        assert (await session.get(Call, old_id)).recording_path is None

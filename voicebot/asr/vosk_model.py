@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from voicebot.asr.decoder import DecoderTuning, tuned_model_dir
 from voicebot.asr.priority import Owner, PriorityExecutor
 from voicebot.asr.types import ASRUnavailableError
+from voicebot.metrics import ASR_DECODE, ASR_QUEUE_WAIT
 
 if TYPE_CHECKING:
     import vosk
@@ -100,8 +101,22 @@ class VoskModelPool:
         background: bool = False,
     ) -> T:
         """Run `fn(*args)` on a decoding thread; urgent work (or work whose owner turned urgent) first,
-        background work only when nothing else waits."""
-        future = self._executor.submit(fn, *args, owner=owner, urgent=urgent, background=background)
+        background work only when nothing else waits. A call's decoding (work with an owner, or urgent)
+        feeds the ASR queue-wait and decode-time metrics; loading, warming and hand-backs do not."""
+        if background or (owner is None and not urgent):
+            future = self._executor.submit(fn, *args, owner=owner, urgent=urgent, background=background)
+            return await asyncio.wrap_future(future)
+        submitted = time.perf_counter()
+
+        def timed() -> T:
+            started = time.perf_counter()
+            ASR_QUEUE_WAIT.observe(started - submitted)
+            try:
+                return fn(*args)
+            finally:
+                ASR_DECODE.observe(time.perf_counter() - started)
+
+        future = self._executor.submit(timed, owner=owner, urgent=urgent)
         return await asyncio.wrap_future(future)
 
     # A fresh KaldiRecognizer starts its online i-vector (speaker/channel adaptation) from zero, and until it

@@ -3,7 +3,12 @@ time every audio frame they receive, and, part-way through, a burst of HTTP API 
 
 What a caller hears is the gap between consecutive frames: the bot sends one 20 ms frame every 20 ms
 (silence when quiet), so a frame's lateness is its gap minus 20 ms, and a gap over 200 ms is audible
-silence. The legs and the burst run here, in their own process, so they do not disturb what they measure.
+silence. Nothing is taken on trust: a leg that gets no audio, one the bot drops without its hang-up
+frame, and one that fails to connect are failed calls; the silence from a leg's last frame to the moment
+it hangs up counts as a gap; and the frames received are compared with the frames the call's length
+calls for. The legs run here, in their own process, and the burst in a process of its own (reading
+80 000-row exports would otherwise delay this one's clock readings); this process's own timer lag is
+reported beside the results (a starved client also sees gaps).
 
 Run as `python -m voicebot.bench.isolation_peer --audio-port P --http-port H --key K --campaign C …`;
 the last stdout line is a JSON object of raw results.
@@ -13,52 +18,112 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import struct
 import sys
 import time
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from voicebot.bench.calls_peer import PERIOD, Leg, Results, trim
-
+RATE = 16000
+FRAME = RATE * 20 // 1000 * 2  # bytes of one 20 ms slin16 frame
+PERIOD = 0.02
 GAP = 0.2  # a gap longer than this is silence the caller notices
+KIND_HANGUP, KIND_UUID, KIND_SLIN16 = 0x00, 0x01, 0x12
+QUIET_BEFORE_SPEAKING = 0.5  # the caller speaks once the bot has been quiet this long
+SPEECH_SHARE = 0.3  # and talks at most this share of the call
+MIN_COVERAGE = 0.95  # frames received / frames the call's length calls for
 
 
-class TimedReader:
-    """A StreamReader that notes when each AudioSocket frame header arrives."""
+@dataclass
+class LegLog:
+    connected: float = 0.0
+    ended: float = 0.0
+    arrivals: list[float] = field(default_factory=list)  # when each audio frame's header arrived
+    ended_by: str = ""  # "us" (time is up), "bot" (its hang-up frame), "closed" (dropped), "error: …"
+    last_voiced: float = 0.0
 
-    def __init__(self, reader: asyncio.StreamReader, arrivals: list[float]) -> None:
-        self.reader, self.arrivals = reader, arrivals
+    @property
+    def failed(self) -> bool:
+        return not self.arrivals or self.ended_by not in ("us", "bot")
 
-    async def readexactly(self, n: int) -> bytes:
-        data = await self.reader.readexactly(n)
-        if n == 3:
-            self.arrivals.append(time.monotonic())
-        return data
+    def gaps(self) -> list[float]:
+        """Gaps between frames, and the silence from the last frame to our hang-up."""
+        gaps = [b - a for a, b in zip(self.arrivals, self.arrivals[1:], strict=False)]
+        if self.arrivals and self.ended_by == "us":
+            gaps.append(max(0.0, self.ended - self.arrivals[-1] - PERIOD))
+        return gaps
+
+    def expected_frames(self) -> float:
+        if not self.arrivals:
+            return 0.0
+        end = self.ended if self.ended_by == "us" else self.arrivals[-1]
+        return (end - self.arrivals[0]) / PERIOD + 1
 
 
-class TimedLeg(Leg):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.arrivals: list[float] = []
-
-    async def _receive(self, reader: asyncio.StreamReader) -> None:
-        await super()._receive(TimedReader(reader, self.arrivals))  # type: ignore[arg-type]
-
-
-async def slot(
-    host: str, port: int, speech: bytes, stop_at: float, results: Results, legs: list[TimedLeg]
-) -> None:
-    while time.monotonic() < stop_at:
-        leg = TimedLeg(host, port, speech, results)
-        legs.append(leg)
+async def _receive(reader: asyncio.StreamReader, log: LegLog) -> None:
+    while True:
         try:
-            await leg.run(asyncio.get_running_loop().time() + (stop_at - time.monotonic()))
+            kind, size = struct.unpack(">BH", await reader.readexactly(3))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            log.ended_by = log.ended_by or "closed"
+            return
+        if kind == KIND_HANGUP:
+            log.ended_by = "bot"
+            return
+        arrived = time.monotonic()
+        payload = await reader.readexactly(size) if size else b""
+        if 0x10 <= kind <= 0x18:
+            log.arrivals.append(arrived)
+            if any(payload):
+                log.last_voiced = arrived
+
+
+async def leg(port: int, speech: bytes, stop_at: float, log: LegLog) -> None:
+    """One call: UUID, then a 20 ms frame every 20 ms (the caller's phrase now and then) until time is up
+    or the bot hangs up."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    log.connected = time.monotonic()
+    writer.write(struct.pack(">BH", KIND_UUID, 16) + uuid.uuid4().bytes)
+    receiver = asyncio.create_task(_receive(reader, log))
+    pending, next_allowed, index = b"", 0.0, 0
+    try:
+        while not receiver.done() and time.monotonic() < stop_at:
+            now = time.monotonic()
+            quiet = log.last_voiced and now - log.last_voiced >= QUIET_BEFORE_SPEAKING
+            if not pending and quiet and now >= next_allowed:
+                pending = speech + bytes(-len(speech) % FRAME)
+                talk = len(pending) / 2 / RATE
+                next_allowed = now + talk / SPEECH_SHARE
+            chunk, pending = (pending[:FRAME], pending[FRAME:]) if pending else (bytes(FRAME), b"")
+            writer.write(struct.pack(">BH", KIND_SLIN16, FRAME) + chunk)
+            await writer.drain()
+            index += 1
+            await asyncio.sleep(max(0.0, log.connected + index * PERIOD - time.monotonic()))
+        if not receiver.done():
+            log.ended_by = "us"  # and hang up as Asterisk does: by closing the connection
+    finally:
+        log.ended = time.monotonic()
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receiver
+        writer.close()
+
+
+async def slot(port: int, speech: bytes, stop_at: float, logs: list[LegLog]) -> None:
+    """One line: calls again when the bot ends a call, until time is up."""
+    while time.monotonic() < stop_at - 1.0:
+        log = LegLog()
+        logs.append(log)
+        try:
+            await leg(port, speech, stop_at, log)
         except Exception as exc:  # a failed call is a result
-            results.calls_failed += 1
-            results.failures.append(repr(exc))
+            log.ended_by = f"error: {exc!r}"[:200]
             await asyncio.sleep(0.5)
 
 
@@ -96,44 +161,85 @@ async def burst(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def frame_stats(legs: list[TimedLeg], window: tuple[float, float] | None = None) -> dict[str, Any]:
+def _pct(values: list[float], q: float) -> float | None:
+    return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 1) if values else None
+
+
+def frame_stats(logs: list[LegLog], window: tuple[float, float] | None = None) -> dict[str, Any]:
+    """Lateness of every frame gap, the longest gap, and the calls with an audible gap (a failed call
+    counts as one: it got no audio, or lost it)."""
     lateness: list[float] = []
     gapped = 0
     worst = 0.0
-    for leg in legs:
-        times = leg.arrivals if window is None else [t for t in leg.arrivals if window[0] <= t <= window[1]]
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    for log in logs:
+        gaps = log.gaps()
+        if window is not None:  # gaps that ended inside the window
+            ends = [*log.arrivals[1:], log.ended][: len(gaps)]
+            gaps = [g for g, end in zip(gaps, ends, strict=False) if window[0] <= end <= window[1]]
         lateness += [max(0.0, g - PERIOD) for g in gaps]
-        if gaps and max(gaps) > GAP:
+        if (gaps and max(gaps) > GAP) or (window is None and log.failed):
             gapped += 1
         worst = max([worst, *gaps])
     lateness.sort()
-
-    def pct(q: float) -> float | None:
-        return round(lateness[min(len(lateness) - 1, int(q * len(lateness)))] * 1000, 1) if lateness else None
-
-    return {"frames": len(lateness), "lateness_p50_ms": pct(0.5), "lateness_p99_ms": pct(0.99),
+    received = sum(len(log.arrivals) for log in logs)
+    expected = sum(log.expected_frames() for log in logs)
+    return {"frames": len(lateness), "lateness_p50_ms": _pct(lateness, 0.5),
+            "lateness_p99_ms": _pct(lateness, 0.99),
             "lateness_max_ms": round(lateness[-1] * 1000, 1) if lateness else None,
-            "max_gap_ms": round(worst * 1000, 1), "calls_with_gaps": gapped}  # fmt: skip
+            "max_gap_ms": round(worst * 1000, 1), "calls_with_gaps": gapped,
+            "coverage": round(received / expected, 3) if expected else 0.0}  # fmt: skip
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    speech = trim(args.speech.read_bytes())
-    results, legs = Results(), []
+async def timer_lag(stop: asyncio.Event, lags: list[float], period: float = 0.01) -> None:
+    """This process's own lateness: a client starved of CPU sees gaps that are not the server's."""
+    while not stop.is_set():
+        due = time.monotonic() + period
+        await asyncio.sleep(period)
+        lags.append(max(0.0, time.monotonic() - due))
+
+
+async def burst_elsewhere(argv: list[str]) -> dict[str, Any]:
+    """The burst in a child process (`--burst-only`); its monotonic clock is this machine's, like ours."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "voicebot.bench.isolation_peer",
+        *argv,
+        "--burst-only",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    lines = out.decode().strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"the burst client failed (exit {proc.returncode})")
+    return json.loads(lines[-1])
+
+
+async def run(args: argparse.Namespace, argv: list[str] | None = None) -> dict[str, Any]:
+    raw = args.speech.read_bytes()
+    speech = raw[: len(raw) - len(raw) % 2]
+    logs: list[LegLog] = []
     stop_at = time.monotonic() + args.duration
-    calls = [slot("127.0.0.1", args.audio_port, speech, stop_at, results, legs) for _ in range(args.calls)]
-    tasks = [asyncio.ensure_future(c) for c in calls]
+    tasks = [asyncio.ensure_future(slot(args.audio_port, speech, stop_at, logs)) for _ in range(args.calls)]
+    done, lags = asyncio.Event(), []
+    lag_task = asyncio.create_task(timer_lag(done, lags))
     await asyncio.sleep(args.burst_at)
-    load = await burst(args)
+    load = await burst_elsewhere(sys.argv[1:] if argv is None else argv)
     burst_window = (load["burst_started"], load["burst_started"] + load["burst_seconds"])
     await asyncio.gather(*tasks)
+    done.set()
+    await lag_task
+    lags.sort()
+    failed = [log for log in logs if log.failed]
     return {
-        "calls": len(legs),
-        "calls_failed": results.calls_failed,
-        "failures": results.failures[:5],
-        "all": frame_stats(legs),
-        "during_burst": frame_stats(legs, burst_window),
+        "calls": len(logs),
+        "calls_failed": len(failed),
+        "failures": [f"{log.ended_by or 'no audio'} ({len(log.arrivals)} frames)" for log in failed][:5],
+        "calls_ended_by_bot": sum(1 for log in logs if log.ended_by == "bot"),
+        "all": frame_stats(logs),
+        "during_burst": frame_stats(logs, burst_window),
         "burst": {k: v for k, v in load.items() if k != "burst_started"},
+        "client_lag_ms": {"p99": _pct(lags, 0.99), "max": round(lags[-1] * 1000, 1) if lags else None},
     }
 
 
@@ -149,8 +255,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--exports", type=int, default=10)
     parser.add_argument("--burst-at", type=float, default=10.0)
     parser.add_argument("--speech", type=Path, required=True)
+    parser.add_argument(
+        "--burst-only", action="store_true", help="Only the API burst (run by the legs' process)"
+    )
     args = parser.parse_args(argv)
-    sys.stdout.write(json.dumps(asyncio.run(run(args))) + "\n")
+    result = asyncio.run(burst(args) if args.burst_only else run(args, argv))
+    sys.stdout.write(json.dumps(result) + "\n")
 
 
 if __name__ == "__main__":

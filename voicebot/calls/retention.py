@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from voicebot.calls.disk import free_bytes
 from voicebot.db.models import Call
 from voicebot.db.session import Database
 
@@ -106,17 +107,55 @@ def _remove(path: Path, report: PurgeReport) -> bool:
     return True
 
 
+LOW_SPACE_CHECK = 300.0  # seconds between free-space looks
+LOW_SPACE_PURGE_EVERY = 3600.0  # while space stays low, purge at most this often
+
+
 @contextlib.asynccontextmanager
-async def daily_purge(db: Database, retention_days: int, every: float = DAY) -> AsyncIterator[None]:
-    """Purge once at start and then every `every` seconds while the block runs."""
+async def daily_purge(
+    db: Database,
+    retention_days: int,
+    every: float = DAY,
+    *,
+    root: Path | None = None,
+    min_free: int = 0,
+    check_every: float = LOW_SPACE_CHECK,
+    low_purge_every: float = LOW_SPACE_PURGE_EVERY,
+) -> AsyncIterator[None]:
+    """Purge once at start and then every `every` seconds while the block runs. With `root`, free space
+    there is checked every `check_every` seconds: below `min_free` (when new calls stop being recorded)
+    an error is logged and the purge runs at once, and again every `low_purge_every` while space stays low."""
+
+    async def purge() -> None:
+        try:
+            await purge_recordings(db, retention_days)
+        except Exception:
+            log.exception("recording purge failed; will retry")
 
     async def loop() -> None:
+        loop_time = asyncio.get_running_loop().time
+        next_purge, low_purged, low = 0.0, -low_purge_every, False
         while True:
-            try:
-                await purge_recordings(db, retention_days)
-            except Exception:
-                log.exception("recording purge failed; will retry")
-            await asyncio.sleep(every)
+            now = loop_time()
+            free = free_bytes(root) if root is not None else None
+            was_low, low = low, free is not None and free < min_free
+            if low and not was_low:
+                log.error(
+                    "recordings disk nearly full: new calls are not recorded until space is freed",
+                    extra={
+                        "path": str(root),
+                        "free_mb": round((free or 0) / 1e6, 1),
+                        "min_free_mb": min_free / 1e6,
+                    },
+                )
+            elif was_low and not low:
+                log.warning("recordings disk has room again", extra={"path": str(root)})
+            if now >= next_purge or (low and now - low_purged >= low_purge_every):
+                await purge()
+                next_purge = now + every
+                low_purged = now if low else low_purged
+            wait = next_purge - loop_time()
+            await asyncio.sleep(max(0.0, min(wait, check_every) if root is not None else wait))
 
     task = asyncio.create_task(loop(), name="recording-retention")
     try:

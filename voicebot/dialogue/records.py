@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicebot.db import callbacks as db_callbacks
@@ -22,6 +23,8 @@ from voicebot.db.models import (
     HumanTask,
     Meter,
     NpsAnswer,
+    OfficeAppointment,
+    OfficeSlot,
     Promise,
     Reading,
     Ticket,
@@ -135,7 +138,89 @@ async def create_voice_message(session: AsyncSession, p: dict[str, Any]) -> None
     await session.execute(insert(VoiceMessage).values(**p))
 
 
+APPOINTMENT_BOOK = "appointment.book"
+APPOINTMENT_MOVE = "appointment.move"
+APPOINTMENT_STATUS = "appointment.status"
+
+
+async def _slot_open(session: AsyncSession, slot_id: int, now: Any) -> bool:
+    slot = await session.get(OfficeSlot, slot_id)
+    return slot is not None and not slot.closed and slot.starts_at > now
+
+
+async def _appointment_of(session: AsyncSession, p: dict[str, Any]) -> OfficeAppointment | None:
+    """The appointment an entry means: by id, or (id 0: booked through the journal in this very call) the
+    call's latest booking."""
+    if p.get("appointment_id"):
+        return await session.get(OfficeAppointment, p["appointment_id"], with_for_update=True)
+    if p.get("call_id") is None:
+        return None
+    return await session.scalar(
+        select(OfficeAppointment).where(OfficeAppointment.call_id == p["call_id"])
+        .order_by(OfficeAppointment.id.desc()).limit(1).with_for_update()
+    )  # fmt: skip
+
+
+async def _slot_lost(session: AsyncSession, p: dict[str, Any], phone: str, topic: str) -> None:
+    """The slot the caller was promised went while the database was away: staff call the resident."""
+    session.add(HumanTask(kind="office_appointment", call_id=p.get("call_id"),
+                          payload={"phone": phone, "topic": topic, "slot_id": p["slot_id"],
+                                   "reason": "slot taken while the database was away"}))  # fmt: skip
+
+
+async def book_appointment(session: AsyncSession, p: dict[str, Any]) -> None:
+    """A booking the caller heard confirmed while the database was away (voicebot.db.appointments.book
+    when it answers). Booked now if the slot is still open; otherwise a task for staff."""
+    if p.get("call_id") is not None:
+        done = await session.scalar(
+            select(OfficeAppointment.id).where(OfficeAppointment.call_id == p["call_id"],
+                                               OfficeAppointment.slot_id == p["slot_id"],
+                                               OfficeAppointment.status == "booked")
+        )  # fmt: skip
+        if done is not None:  # the first attempt did commit after all
+            return
+    if await _slot_open(session, p["slot_id"], p["now"]):
+        try:
+            async with session.begin_nested():
+                session.add(OfficeAppointment(slot_id=p["slot_id"], phone=p["phone"], name="", topic=p["topic"],
+                                              channel=p["channel"], call_id=p["call_id"], status="booked"))  # fmt: skip
+            return
+        except IntegrityError:  # booked by someone else meanwhile
+            pass
+    await _slot_lost(session, p, p["phone"], p["topic"])
+
+
+async def move_appointment(session: AsyncSession, p: dict[str, Any]) -> None:
+    appointment = await _appointment_of(session, p)
+    if appointment is None or appointment.status != "booked" or appointment.slot_id == p["slot_id"]:
+        return
+    if await _slot_open(session, p["slot_id"], p["now"]):
+        try:
+            async with session.begin_nested():
+                appointment.slot_id, appointment.confirmed_at, appointment.reminded_at = (
+                    p["slot_id"],
+                    None,
+                    None,
+                )
+            return
+        except IntegrityError:
+            await session.refresh(appointment)
+    await _slot_lost(session, p, appointment.phone, appointment.topic or "")
+
+
+async def set_appointment_status(session: AsyncSession, p: dict[str, Any]) -> None:
+    appointment = await _appointment_of(session, p)
+    if appointment is None:
+        return
+    appointment.status = p["status"]
+    if p.get("confirmed_at") is not None:
+        appointment.confirmed_at = p["confirmed_at"]
+
+
 RECORD_OPS = {
+    APPOINTMENT_BOOK: book_appointment,
+    APPOINTMENT_MOVE: move_appointment,
+    APPOINTMENT_STATUS: set_appointment_status,
     "turns.add": add_turns,
     "readings.save": save_readings,
     "promise.save": save_promise,

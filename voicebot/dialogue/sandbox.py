@@ -204,7 +204,7 @@ class SandboxStore(DialogueStore):
         return await self._pretend_booking(ctx, slot_id)
 
     async def appointment_status(
-        self, appointment_id: int, status: str, *, confirmed_at: datetime | None = None
+        self, appointment_id: int, status: str, *, confirmed_at: datetime | None = None, call_id: Any = None
     ) -> None:
         return None
 

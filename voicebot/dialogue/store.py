@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, text
@@ -36,7 +36,7 @@ from voicebot.db.models import (
 )
 from voicebot.db.outages import active_outage_message
 from voicebot.db.session import Database
-from voicebot.dialogue.records import RECORD_OPS
+from voicebot.dialogue.records import APPOINTMENT_BOOK, APPOINTMENT_MOVE, APPOINTMENT_STATUS, RECORD_OPS
 from voicebot.journal.ledger import CALL_OPS, CallLedger
 from voicebot.journal.ops import merge
 from voicebot.journal.writer import DirectWriter, Writer
@@ -45,6 +45,7 @@ from voicebot.values import json_value, normalize_key
 if TYPE_CHECKING:
     from voicebot.dialogue.context import CallInfo, DialogueContext
 
+T = TypeVar("T")
 STORE_OPS = merge(RECORD_OPS, CALL_OPS)  # what a dialogue writes: its records and its call row
 
 
@@ -147,6 +148,17 @@ class DialogueStore:
         self.writer = writer or DirectWriter(db, STORE_OPS)
         self.ledger = ledger or CallLedger(self.writer)
         self.read_timeout = read_timeout
+        self._offered: dict[
+            int, OfficeSlot
+        ] = {}  # slots this call was offered: a journalled booking shows one
+
+    async def _bounded(self, work: Awaitable[T]) -> T:
+        """A read through the schedule's own functions, bounded like `_reading`."""
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                return await work
+        except _UNAVAILABLE as exc:
+            raise DataUnavailable(f"database read failed: {type(exc).__name__}") from exc
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncSession]:
@@ -247,32 +259,64 @@ class DialogueStore:
             return await active_outage_message(s, [(street, house)], at)
 
     # --- office appointments (one schedule for every channel; voicebot/db/appointments.py) ------------
+    # A booking goes to PostgreSQL at once while it answers, so a slot someone else took is known while the
+    # caller is still on the line. With the database away (or too slow), it goes to the local journal like
+    # every other record: replayed when the database is back, and should the slot be gone by then, left to
+    # staff as a task to call the resident (voicebot.dialogue.records.book_appointment).
 
     async def upcoming_appointment(self, phone: str | None, now: datetime) -> OfficeAppointment | None:
-        return await appointments.upcoming_for_phone(self.db, phone, now)
+        return await self._bounded(appointments.upcoming_for_phone(self.db, phone, now))
 
     async def free_office_slots(self, after: datetime, until: datetime) -> list[OfficeSlot]:
-        return await appointments.free_slots(self.db, after=after, until=until)
+        slots = await self._bounded(appointments.free_slots(self.db, after=after, until=until))
+        self._offered.update((slot.id, slot) for slot in slots)
+        return slots
+
+    def _write_wait(self) -> float | None:
+        return None if self.read_timeout is None else self.read_timeout * 2
 
     async def book_appointment(self, ctx: DialogueContext, slot_id: int, topic: str) -> OfficeAppointment:
-        return await appointments.book(
-            self.db, slot_id, phone=ctx.call.phone or "", channel=ctx.call.channel, now=ctx.now, topic=topic,
-            call_id=ctx.call.call_id,
-        )  # fmt: skip
+        payload = {"slot_id": slot_id, "phone": ctx.call.phone or "", "channel": ctx.call.channel,
+                   "now": ctx.now, "topic": topic, "call_id": ctx.call.call_id}  # fmt: skip
+        try:
+            async with asyncio.timeout(self._write_wait()):
+                return await appointments.book(self.db, **payload)
+        except _UNAVAILABLE as exc:
+            slot = self._offered.get(slot_id)
+            if slot is None:  # nothing to tell the caller: overflow message and a callback
+                raise DataUnavailable(f"booking failed: {type(exc).__name__}") from exc
+            await self.writer.write(APPOINTMENT_BOOK, payload)
+            return OfficeAppointment(id=0, slot_id=slot_id, slot=slot, phone=payload["phone"], topic=topic,
+                                     channel=ctx.call.channel, call_id=ctx.call.call_id, status="booked")  # fmt: skip
 
     async def reschedule_appointment(
         self, ctx: DialogueContext, appointment_id: int, slot_id: int
     ) -> OfficeAppointment:
-        return await appointments.reschedule(self.db, appointment_id, slot_id, now=ctx.now)
+        try:
+            async with asyncio.timeout(self._write_wait()):
+                return await appointments.reschedule(self.db, appointment_id, slot_id, now=ctx.now)
+        except _UNAVAILABLE as exc:
+            slot = self._offered.get(slot_id)
+            if slot is None:
+                raise DataUnavailable(f"rescheduling failed: {type(exc).__name__}") from exc
+            await self.writer.write(APPOINTMENT_MOVE, {"appointment_id": appointment_id, "slot_id": slot_id,
+                                                       "now": ctx.now, "call_id": ctx.call.call_id})  # fmt: skip
+            return OfficeAppointment(id=appointment_id, slot_id=slot_id, slot=slot, phone=ctx.call.phone or "",
+                                     channel=ctx.call.channel, call_id=ctx.call.call_id, status="booked")  # fmt: skip
 
     async def appointment_status(
-        self, appointment_id: int, status: str, *, confirmed_at: datetime | None = None
+        self, appointment_id: int, status: str, *, confirmed_at: datetime | None = None, call_id: Any = None
     ) -> None:
-        await appointments.set_status(self.db, appointment_id, status, confirmed_at=confirmed_at)
+        try:
+            async with asyncio.timeout(self._write_wait()):
+                await appointments.set_status(self.db, appointment_id, status, confirmed_at=confirmed_at)
+        except _UNAVAILABLE:
+            await self.writer.write(APPOINTMENT_STATUS, {"appointment_id": appointment_id, "status": status,
+                                                         "confirmed_at": confirmed_at, "call_id": call_id})  # fmt: skip
 
     async def appointment(self, appointment_id: int) -> OfficeAppointment | None:
         try:
-            return await appointments.get(self.db, appointment_id)
+            return await self._bounded(appointments.get(self.db, appointment_id))
         except LookupError:
             return None
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 
 from voicebot.db.session import Database
+from voicebot.metrics import OBLIGATION_OLDEST_AGE, OPEN_OBLIGATIONS
 from voicebot.services.paging import rows_of
 
 # a row without an end this old is a call whose process died, not a call in progress
@@ -53,6 +54,27 @@ _COUNTS = text(
            (SELECT count(*) FROM calls WHERE outcome = 'overflow' AND started_at > :overflow_since) AS overflow
     """
 )
+
+
+_OBLIGATIONS = text(
+    """
+    SELECT (SELECT count(*) FROM callbacks WHERE status IN ('pending', 'in_progress')) AS callbacks,
+           (SELECT min(coalesce(missed_at, created_at)) FROM callbacks
+             WHERE status IN ('pending', 'in_progress')) AS callbacks_since,
+           (SELECT count(*) FROM voice_messages WHERE reviewed_at IS NULL) AS voice_messages,
+           (SELECT min(created_at) FROM voice_messages WHERE reviewed_at IS NULL) AS voice_messages_since
+    """
+)
+
+
+async def publish_obligations(db: Database, now: datetime) -> None:
+    """Open legal obligations (callbacks owed, voice messages not reviewed) and their age, for /metrics."""
+    async with db.session() as s:
+        row = (await s.execute(_OBLIGATIONS)).one()
+    for kind in ("callbacks", "voice_messages"):
+        since = getattr(row, f"{kind}_since")
+        OPEN_OBLIGATIONS.labels(kind).set(getattr(row, kind))
+        OBLIGATION_OLDEST_AGE.labels(kind).set(max(0.0, (now - since).total_seconds()) if since else 0.0)
 
 
 def mask_phone(phone: str | None) -> str:

@@ -161,7 +161,7 @@ async def appointment_book(ctx: DialogueContext) -> str:
 @action("appointment_cancel", results=("done",))
 async def appointment_cancel(ctx: DialogueContext) -> str:
     appointment = ctx.slots["appointment"]
-    await ctx.store.appointment_status(appointment["id"], "cancelled")
+    await ctx.store.appointment_status(appointment["id"], "cancelled", call_id=ctx.call.call_id)
     ctx.record("appointments", {"appointment_id": appointment["id"], "status": "cancelled"})
     return "done"
 
@@ -189,7 +189,9 @@ async def appointment_reminder_answer(ctx: DialogueContext) -> str | None:
         return choice
     if ctx.intent in ("affirm", "thanks") or ctx.said("приду", "буду", "да"):
         appointment = ctx.slots["appointment"]
-        await ctx.store.appointment_status(appointment["id"], "booked", confirmed_at=ctx.now)
+        await ctx.store.appointment_status(
+            appointment["id"], "booked", confirmed_at=ctx.now, call_id=ctx.call.call_id
+        )
         ctx.record("appointments", {"appointment_id": appointment["id"], "status": "confirmed"})
         return "confirmed"
     if ctx.intent == "deny":
