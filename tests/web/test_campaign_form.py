@@ -44,3 +44,16 @@ async def test_template_follows_the_scenario(client, keys):
     header = template.text.lstrip("\ufeff").splitlines()[0].split(",")
     assert header[:3] == ["phone", "timezone", "visit_date"] and "specialist" in header
     assert (await client.get("/campaigns/template/inbound_router.csv")).status_code == 404
+
+
+async def test_a_campaign_in_max_is_chosen_on_the_form(client, keys, db):
+    await login(client, keys["staff"])
+    page = await client.get("/campaigns/new")
+    assert "Сообщение в MAX" in page.text
+    form = {"name": "Оповещение в MAX", "scenario": "debt_reminder", "csrf": csrf_of(page.text), "token": "m1",
+            "channel": "max"}  # fmt: skip
+    created = await client.post("/campaigns/new", data=form, files={"file": ("c.csv", CSV, "text/csv")})
+    assert created.status_code == 200
+    async with db.session() as s:
+        settings = await s.scalar(text("SELECT settings FROM campaigns"))
+    assert settings == {"channel": "max"}

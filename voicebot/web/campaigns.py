@@ -106,7 +106,7 @@ def _form(
 
 POLICY_FIELDS = (
     "weekday_from", "weekday_to", "weekend_from", "weekend_to",
-    "busy_delay", "busy_max", "no_answer_delay", "no_answer_max", "failed_delay", "failed_max",
+    "busy_delay", "busy_max", "no_answer_delay", "no_answer_max", "failed_delay", "failed_max", "channel",
 )  # fmt: skip
 
 
@@ -146,6 +146,8 @@ def _policy(values: dict[str, Any]) -> dict[str, Any]:
             retry[rule] = entry
     if retry:
         settings["retry"] = retry
+    if values.get("channel") == "max":
+        settings["channel"] = "max"
     return settings
 
 
