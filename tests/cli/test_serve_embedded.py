@@ -11,6 +11,7 @@ import time
 
 import httpx
 import psutil
+import pytest
 
 
 def _free_port() -> int:
@@ -58,7 +59,11 @@ def test_serve_on_embedded_database(tmp_path):
                 break
             except httpx.TransportError:
                 time.sleep(0.3)
-        assert body is not None, "serve never answered /healthz"
+        if body is None:
+            proc.kill()
+            pytest.fail(
+                f"serve never answered /healthz (exit {proc.poll()}):\n{proc.communicate(timeout=30)[0][-4000:]}"
+            )
         assert body["status"] == "ok" and body["database"]["ok"] is True
         pgdata = str((tmp_path / "var" / "pgdata").resolve())
         assert _postgres_serving(pgdata), "the embedded PostgreSQL is not running from the data folder"
