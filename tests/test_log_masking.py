@@ -25,8 +25,10 @@ def test_no_phone_key_or_password_in_any_part_of_a_log_line(formatter):
     log = logging.getLogger("test.masking")
     log.addHandler(handler)
     log.propagate = False
+    log.setLevel(logging.INFO)
     try:
         log.warning("key %s from %s", KEY, PHONE, extra={"dsn": DSN, "caller": PHONE, "presented": KEY})
+        log.info("GET /calls?phone=%2B79161234567&page=2")
         try:
             raise RuntimeError(f"INSERT failed [parameters: ('{PHONE}', '{KEY}')] connecting to {DSN}")
         except RuntimeError:
@@ -36,4 +38,5 @@ def test_no_phone_key_or_password_in_any_part_of_a_log_line(formatter):
     text = stream.getvalue()
     for secret in (PHONE, "9161234567", KEY, "qoGlIzSehtuQhZiWgAIY8nOYTicZbDzt4vrjClirv64", "Sup3rS3cret"):
         assert secret not in text, secret
+    assert "%2B79*******67" in text  # the query string's number too
     assert "+79*******67" in text and "vb_9de57fcd5a41_***" in text  # still tells which caller, which key

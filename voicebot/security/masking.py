@@ -32,10 +32,14 @@ _API_KEY = re.compile(r"\b(vb_[0-9a-f]{6,16}_)[A-Za-z0-9_\-]{8,}")
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^/\s:@]*:)[^@\s/]+@", re.IGNORECASE)
 
 
+_ENCODED_PHONE = re.compile(r"%2[Bb](\d{10,14})(?!\d)")  # "+7916…" inside a URL's query
+
+
 def mask_text(text: str) -> str:
-    """Phone numbers masked, API key secrets and URL passwords replaced by ***."""
+    """Phone numbers masked (also URL-encoded), API key secrets and URL passwords replaced by ***."""
     text = _API_KEY.sub(r"\1***", text)
     text = _URL_PASSWORD.sub(r"\1***@", text)
+    text = _ENCODED_PHONE.sub(lambda m: "%2B" + (mask_phone(m.group(1)) or ""), text)
     return _PHONE.sub(lambda m: mask_phone(m.group(0)) or "", text)
 
 
