@@ -107,19 +107,31 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     await db.close()
 
 
-_TABLES = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+# DELETE, not TRUNCATE: a TRUNCATE of every table gives each a new file and costs ~0.3 s a test on a
+# busy machine, against ~15 ms for deleting the few rows a test wrote. Triggers (and the foreign-key
+# checks, themselves triggers) are off for the emptying (`session_replication_role = replica`), so the
+# call-statistics trigger does not count the deleted calls and the order of the tables does not matter.
+_EMPTY = [f'DELETE FROM "{t.name}"' for t in Base.metadata.sorted_tables]
+_RESTART_SEQUENCES = (
+    "SELECT setval(s.seqrelid, s.seqstart, false) FROM pg_sequence s "
+    "JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = current_schema()"
+)
 
 
 async def empty_tables(database: Database) -> None:
-    """Empty every table (identities restarted).
+    """Empty every table and restart every sequence (what `TRUNCATE … RESTART IDENTITY` does, faster).
 
     A previous test's background work (a router's deferred write, a worker finishing its pass) may still
     hold row locks when this runs; PostgreSQL then picks one side of the deadlock to fail. The straggler
-    has no test left to matter to, so the TRUNCATE simply tries again."""
+    has no test left to matter to, so the emptying simply tries again."""
     for attempt in range(5):
         try:
             async with database.transaction() as session:
-                await session.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+                await session.execute(text("SET LOCAL session_replication_role = replica"))
+                for statement in _EMPTY:
+                    await session.execute(text(statement))
+                await session.execute(text(_RESTART_SEQUENCES))
             return
         except DBAPIError as exc:
             if "deadlock detected" not in str(exc) or attempt == 4:
@@ -152,7 +164,9 @@ def nlu():  # noqa: ANN201
 @pytest.fixture
 async def pg_proxy(database_url: str) -> AsyncIterator[PgProxy]:
     url = make_url(database_url)
-    proxy = PgProxy(url.host or "127.0.0.1", url.port or 5432)
+    socket_dir = url.query.get("host")  # the embedded server: a Unix socket only
+    socket = f"{socket_dir}/.s.PGSQL.{url.port or 5432}" if socket_dir and not url.host else None
+    proxy = PgProxy(url.host or "127.0.0.1", url.port or 5432, socket)
     await proxy.start()
     yield proxy
     await proxy.stop()

@@ -86,9 +86,18 @@ async def _start(case: Case, lines: int, *, db, settings, nlu, library) -> tuple
     return dialogue, turn
 
 
+_PLACES: dict[str, dict[str, Place]] = {}  # scenario → step → place; one walk for all the scenarios
+
+
 async def _places(scenario: str, *, db, settings, nlu, library) -> dict[str, Place]:
-    """The first way each listening step of `scenario` is reached in the conversation tests."""
-    found: dict[str, Place] = {}
+    """The first way each listening step of `scenario` is reached in the conversation tests.
+
+    One walk through every conversation test finds the places of every scenario at once (a case may
+    reach another flow's steps: the router hands over); the walk is the same whichever scenario asks
+    first, so it runs once per test session."""
+    if _PLACES:
+        return _PLACES.get(scenario, {})
+    found: dict[str, dict[str, Place]] = {}
     # Cases that add rows (an outage, earlier calls) go last, so the others run on the demo data alone.
     for case in sorted(load_cases(SCENARIOS), key=lambda c: bool(c.data.get("setup"))):
         await _prepare(case, db)
@@ -97,11 +106,12 @@ async def _places(scenario: str, *, db, settings, nlu, library) -> dict[str, Pla
         for k in range(len(case.caller) + 1):
             if turn.end:
                 break
-            if dialogue.ctx.flow.name == scenario and turn.step and turn.step not in found:
-                found[turn.step] = Place(case, k)
+            if turn.step:
+                found.setdefault(dialogue.ctx.flow.name, {}).setdefault(turn.step, Place(case, k))
             if k < len(case.caller):
                 turn = await dialogue.respond(CallerInput.parse_line(case.caller[k]))
-    return found
+    _PLACES.update(found)
+    return found.get(scenario, {})
 
 
 def _listening_steps(library: FlowLibrary, scenario: str) -> list[str]:

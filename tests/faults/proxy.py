@@ -15,8 +15,12 @@ Mode = Literal["refuse", "blackhole"]
 
 
 class PgProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
+    """Listens on a free TCP port of 127.0.0.1 and forwards to `target_host:target_port`, or to the Unix
+    socket `target_socket` (an embedded server listens on nothing else)."""
+
+    def __init__(self, target_host: str, target_port: int, target_socket: str | None = None) -> None:
         self.target = (target_host, target_port)
+        self.target_socket = target_socket
         self.mode: Mode | None = None
         self.server: asyncio.Server | None = None
         self.port = 0
@@ -38,7 +42,9 @@ class PgProxy:
         """`url` with its host:port pointing at this proxy."""
         from sqlalchemy.engine import make_url
 
-        return make_url(url).set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
+        parsed = make_url(url)
+        query = {k: v for k, v in parsed.query.items() if k != "host"}  # a socket folder would win
+        return parsed.set(host="127.0.0.1", port=self.port, query=query).render_as_string(hide_password=False)
 
     async def cut(self, mode: Mode = "refuse") -> None:
         self.mode = mode
@@ -62,7 +68,10 @@ class PgProxy:
                 while not reader.at_eof() and self.mode == "blackhole":
                     await reader.read(65536)
                 return
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            if self.target_socket:
+                up_reader, up_writer = await asyncio.open_unix_connection(self.target_socket)
+            else:
+                up_reader, up_writer = await asyncio.open_connection(*self.target)
             self._writers.add(up_writer)
             pipes = [asyncio.ensure_future(self._pipe(reader, up_writer)),
                      asyncio.ensure_future(self._pipe(up_reader, writer))]  # fmt: skip

