@@ -214,8 +214,9 @@ def parse_address(raw: str) -> Address:
 
 def json_value(value: Any) -> Any:
     """The one conversion of Python values to JSON: whole numbers as int, decimals as float, dates and
-    times ISO (a time of day as HH:MM), UUIDs as text, containers converted inside. (The API's row
-    listings keep money as exact text instead: `services.paging.to_dict`.)"""
+    times ISO (a time of day as HH:MM), UUIDs as text, containers converted inside. Every JSON answer
+    (API rows and records, dialogue records) goes through it, so money is a JSON number everywhere
+    (4870.5 for 4870.50; Numeric(12, 2) fits a double exactly enough); CSV exports keep their own text."""
     if isinstance(value, bool):
         return value
     if isinstance(value, Decimal):

@@ -68,7 +68,7 @@ async def test_caller_asks_for_an_operator_and_the_card_is_on_screen_within_a_se
         try:
             page = await context.new_page()
             await page.goto("/operator")
-            await page.fill("#key", keys["ops"])
+            await page.fill("#key", keys["staff"])
             await page.click("button[type=submit]")
             await page.goto("/operator")
             await eventually(lambda: asyncio.sleep(0, hub.subscribers == 1))  # the page is listening

@@ -61,6 +61,9 @@ class AudioSocketPeer:
         self.sent_frames = 0
         self.suppressed_frames = 0
         self.first_audio_at: float | None = None  # seconds after connecting
+        # When each frame of the last `stream` really left (seconds after connecting; None: suppressed):
+        # on a busy machine frames go out late, and a test timing the bot's reaction measures from here.
+        self.sent_at: list[float | None] = []
 
     # --- connection ---------------------------------------------------------------------------------
 
@@ -140,6 +143,7 @@ class AudioSocketPeer:
         period = self.ptime_ms / 1000
         loop = asyncio.get_running_loop()
         start = loop.time()
+        self.sent_at = []
         for index in range(len(pcm) // size):
             if self.ended:
                 return
@@ -150,12 +154,14 @@ class AudioSocketPeer:
             chunk = pcm[index * size : (index + 1) * size]
             if self.silence_suppression and self._is_silent(chunk):
                 self.suppressed_frames += 1
+                self.sent_at.append(None)
                 continue
             try:
                 await self.send_frame(self.kind, chunk)
             except ConnectionError:
                 self._end("bot_closed")
                 return
+            self.sent_at.append(self.now())
             if self.first_audio_at is None:
                 self.first_audio_at = self.now()
             self.sent_frames += 1

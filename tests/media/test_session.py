@@ -115,8 +115,8 @@ def prompt_frames(peer: AudioSocketPeer) -> list[bool]:
     return [np.abs(np.frombuffer(r.payload, "<i2")).max() > 1000 for r in peer.audio_frames()]
 
 
-def time_speech_reaches(pcm8k: bytes, ms: int) -> float:
-    """Seconds into `pcm8k` at which `ms` of loud voiced speech have been heard (independent VAD run)."""
+def frames_until_speech_reaches(pcm8k: bytes, ms: int) -> int:
+    """Frames of `pcm8k` after which `ms` of loud voiced speech have been heard (independent VAD run)."""
     vad = VoiceActivityDetector(16000)
     loud = 0
     for i, frame in enumerate(vad.process(resample(pcm8k, RATE, 16000))):
@@ -125,7 +125,7 @@ def time_speech_reaches(pcm8k: bytes, ms: int) -> float:
         elif frame.speaking and frame.voiced and frame.dbfs >= -45:
             loud += 20
         if loud >= ms:
-            return (i + 1) * 0.02
+            return i + 1
     raise AssertionError("speech never reached the length")
 
 
@@ -134,7 +134,8 @@ async def test_barge_in_stops_the_prompt_within_200_ms_of_min_speech():
     result, peer = await call(play_prompt(wait_events=0.5), caller)
     assert result["outcome"] is PlayoutState.INTERRUPTED
     assert any(isinstance(e, BargeIn) for e in result["events"])
-    reached = result["stream_start"] - peer.t0 + time_speech_reaches(caller, 300)
+    # From when the frame completing 300 ms of speech really left the caller (a busy machine sends late).
+    reached = peer.sent_at[frames_until_speech_reaches(caller, 300) - 1]
     loud = prompt_frames(peer)
     last_prompt = max(i for i, x in enumerate(loud) if x)
     stopped_at = peer.audio_frames()[last_prompt + 1].t
@@ -208,12 +209,14 @@ async def test_silent_call_is_kept_alive_and_reports_silence_and_dtmf():
     result, peer = await call(scenario, None, config=config, peer_actions=press_keys_late)
     assert peer.end_reason == "bot_hangup"
     frames = peer.audio_frames()
-    # The session does not wait for caller audio to learn the rate: silence streams at once.
-    assert frames[0].t < 0.2 and all(r.payload == bytes(FRAME) for r in frames)
+    # The session does not wait for caller audio to learn the rate (it would wait 3 s here): silence
+    # streams at once.
+    assert frames[0].t < 0.5 and all(r.payload == bytes(FRAME) for r in frames)
     assert len(frames) >= (frames[-1].t - frames[0].t) / 0.02 - 2
     gaps = np.diff([r.t for r in frames[3:]])
-    # Paced, not bursty; a busy shared machine may delay the odd frame, never the stream.
-    assert np.percentile(gaps, 90) < 0.03 and gaps.max() < 0.25
+    # Paced, not bursty (a burst makes most gaps ~0); a busy shared machine may delay the odd frame, never
+    # the stream (Asterisk hangs up after 2 s without one).
+    assert 0.015 <= np.median(gaps) <= 0.025 and np.percentile(gaps, 90) < 0.05 and gaps.max() < 0.5
     silences = [e for e in result["events"] if isinstance(e, Silence)]
     assert 2 <= len(silences) <= 3 and silences[0].timeout == 1.0
     assert [e.digit for e in result["events"] if isinstance(e, Dtmf)] == ["4", "#"]
@@ -273,8 +276,10 @@ async def test_recording_keeps_both_sides_on_one_timeline(tmp_path):
     loud = prompt_frames(peer)
     bot_click_arrival = peer.t0 + peer.audio_frames()[loud.index(True)].t
     expected_right = bot_click_arrival - t0
-    assert abs(left_click - expected_left) < 0.05, (left_click, expected_left)
-    assert abs(right_click - expected_right) < 0.05, (right_click, expected_right)
+    # 0.12 s: a busy machine delays arrival a little; the faults this guards against (a channel that lost
+    # its leading silence, or was not kept on the shared timeline) move a click by 1 s or more.
+    assert abs(left_click - expected_left) < 0.12, (left_click, expected_left)
+    assert abs(right_click - expected_right) < 0.12, (right_click, expected_right)
 
 
 async def test_recording_wav_is_written_incrementally(tmp_path):
@@ -371,7 +376,7 @@ async def test_late_first_audio_keeps_rate_kind_and_timeline_right(tmp_path, rat
         peer_kwargs={"sample_rate": rate, "inactivity_timeout": None},
     )
     frames = peer.audio_frames()
-    assert frames[0].t < 0.2  # no waiting for the rate
+    assert frames[0].t < 0.5  # no waiting for the rate (the caller's first frame comes at 1.2 s)
     for frame in frames:  # the kind always tells the payload's real rate (20 ms frames)
         assert len(frame.payload) == {0x10: 320, 0x12: 640}[frame.kind], (hex(frame.kind), len(frame.payload))
     first_in = peer.first_audio_at

@@ -72,6 +72,9 @@ async def settled(desk: Desk, db: Database, status: str) -> dict:
         await desk.desk.flush()
         handover = await desk.handover(db)
         if handover.get("status") == status:
+            # The settling task may have stored the handover while this read ran and still be writing
+            # its webhook event: let it finish before the caller looks at the outbox.
+            await desk.desk.flush()
             return handover
         await asyncio.sleep(0.02)
     raise AssertionError(f"handover never became {status}: {handover}")

@@ -180,7 +180,7 @@ class ResultRow(BaseModel):
     call_id: str | None = None
     call_ended_at: str | None = None
     promise_date: str | None = None
-    promise_amount: str | None = None
+    promise_amount: float | None = None
     nps_score: int | None = None
     visit_status: str | None = None
     readings: int = 0

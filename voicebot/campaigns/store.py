@@ -19,7 +19,6 @@ from voicebot.db.session import Database
 
 log = logging.getLogger(__name__)
 
-OUTBOUND_SCENARIOS = ("meter_readings", "debt_reminder", "nps_survey", "visit_warning", "announcement")
 # status -> statuses it may move to
 TRANSITIONS = {
     "draft": {"running", "cancelled"},
@@ -31,7 +30,8 @@ TRANSITIONS = {
 
 
 def outbound_scenarios(scenarios_dir: str) -> list[str]:
-    """Scenarios of the library that take outbound calls (what a campaign may run)."""
+    """The scenarios a campaign may run, as the flows declare them (`direction` includes outbound and
+    not `campaigns: false`): the one answer for the API, the web UI, the CLI and `create_campaign`."""
     from voicebot.dialogue.library import cached_library
 
     library = cached_library(scenarios_dir)
@@ -86,10 +86,15 @@ async def create_campaign(
     idempotency_key: str | None = None,
     created_by: str | None = None,
     start: bool = False,
-    allowed_scenarios: Iterable[str] = OUTBOUND_SCENARIOS,
+    allowed_scenarios: Iterable[str] | None = None,
 ) -> CreateReport:
     """Store the campaign with its accepted contacts (none stored if none accepted). `rows` is a checked
-    ContactReport, or rows the one contact validator checks here (`needs`: the scenario's required)."""
+    ContactReport, or rows the one contact validator checks here (`needs`: the scenario's required).
+    `allowed_scenarios`: by default the configured library's `outbound_scenarios`."""
+    if allowed_scenarios is None:
+        from voicebot.settings import get_settings
+
+        allowed_scenarios = outbound_scenarios(str(get_settings().scenarios_dir))
     _check_campaign(name, scenario, max_concurrent, calls_per_second, allowed_scenarios)
     try:
         CampaignPolicy.from_settings(scenario, settings)

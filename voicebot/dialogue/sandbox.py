@@ -27,7 +27,6 @@ from voicebot.dialogue.store import (
     MeterInfo,
     TicketInfo,
     callback_record,
-    jsonable,
     nps_record,
     record_promise,
     record_readings,
@@ -35,6 +34,7 @@ from voicebot.dialogue.store import (
     ticket_record,
     visit_record,
 )
+from voicebot.values import json_value
 
 if TYPE_CHECKING:
     from voicebot.dialogue.context import CallInfo, DialogueContext
@@ -189,7 +189,7 @@ class SandboxStore(DialogueStore):
     async def create_task(
         self, ctx: DialogueContext, kind: str, payload: dict[str, Any], due_in: timedelta | None = None
     ) -> None:
-        ctx.record("tasks", {"kind": kind, **jsonable(payload)})
+        ctx.record("tasks", {"kind": kind, **json_value(payload)})
 
     async def add_do_not_call(self, ctx: DialogueContext, reason: str) -> None:
         return None

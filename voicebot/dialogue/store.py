@@ -450,7 +450,7 @@ class DialogueStore:
     async def create_task(
         self, ctx: DialogueContext, kind: str, payload: dict[str, Any], due_in: timedelta | None = None
     ) -> None:
-        clean = jsonable(payload)
+        clean = json_value(payload)
         await self.writer.write(
             "task.create",
             {"kind": kind, "account_id": ctx.slots.get("account_id"), "call_id": ctx.call.call_id,
@@ -504,10 +504,6 @@ class DialogueStore:
 def _num(value: Decimal | int | float) -> int | float:
     d = Decimal(str(value))
     return int(d) if d == d.to_integral_value() else float(d)
-
-
-def jsonable(payload: dict[str, Any]) -> dict[str, Any]:
-    return {k: json_value(v) for k, v in payload.items()}
 
 
 # --- what a write shows in ctx.records (the real store and the sandbox share these) ---------------------

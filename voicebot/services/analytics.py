@@ -16,7 +16,7 @@ from sqlalchemy import text
 from voicebot.db.session import Database
 from voicebot.services.calls import TimeRange
 from voicebot.services.errors import ServiceError
-from voicebot.services.paging import jsonable
+from voicebot.values import json_value
 
 ANSWER_BUCKETS = ((10, "le_10s"), (30, "le_30s"), (60, "le_1m"), (300, "le_5m"), (600, "le_10m"))
 
@@ -235,7 +235,7 @@ async def summary(db: Database, span: TimeRange, tz: str) -> dict[str, Any]:
         "compliance": _compliance(block["answer_time"], callbacks[0], voice[0]),
         "overdue": {
             "tickets": overdue_count[0]["count"],
-            "oldest_tickets": [{k: jsonable(v) for k, v in r.items()} for r in overdue],
+            "oldest_tickets": [{k: json_value(v) for k, v in r.items()} for r in overdue],
             "voice_messages": voice[0]["overdue"],
         },
     }

@@ -10,8 +10,9 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import select, text
@@ -35,8 +36,9 @@ from voicebot.importers.csvfile import CsvFormatError
 from voicebot.security.cells import neutralise
 from voicebot.services.destinations import DestinationRefused, check_literal
 from voicebot.services.errors import ServiceError
-from voicebot.services.paging import jsonable, to_dict
+from voicebot.services.paging import to_dict
 from voicebot.settings import Settings
+from voicebot.values import json_value
 
 ACTIONS = ("start", "pause", "resume", "cancel")
 
@@ -176,24 +178,32 @@ async def results_page(db: Database, campaign_id: int, after: int, limit: int) -
     await get_campaign(db, campaign_id)
     async with db.session() as s:
         rows = await s.execute(_RESULTS_SQL, {"campaign_id": campaign_id, "after": after, "batch": limit})
-        return [{k: jsonable(v) for k, v in row._mapping.items()} for row in rows.all()]
+        return [{k: json_value(v) for k, v in row._mapping.items()} for row in rows.all()]
 
 
-def _result_dicts(rows: list[Any]) -> list[dict[str, Any]]:
-    return [{k: jsonable(v) for k, v in row._mapping.items()} for row in rows]
+def file_value(value: Any) -> Any:
+    """A value for a CSV or XLSX cell: money as exact text, as written ("4870.50"); else as in JSON."""
+    return str(value) if isinstance(value, Decimal) else json_value(value)
 
 
-async def iter_results(db: Database, campaign_id: int, batch: int = 1000) -> AsyncIterator[dict[str, Any]]:
+def _result_dicts(rows: list[Any], convert: Callable[[Any], Any]) -> list[dict[str, Any]]:
+    return [{k: convert(v) for k, v in row._mapping.items()} for row in rows]
+
+
+async def iter_results(
+    db: Database, campaign_id: int, batch: int = 1000, *, convert: Callable[[Any], Any] = json_value
+) -> AsyncIterator[dict[str, Any]]:
     """Every contact's result, in batches by id so a 100 000-contact export never sits in memory whole.
-    Each batch is converted in a worker thread and the loop is yielded between batches: the live calls
-    share this event loop, and an 80 000-row export must not hold it for seconds."""
+    Each batch is converted (`convert`: JSON values, or `file_value` for a file) in a worker thread and
+    the loop is yielded between batches: the live calls share this event loop, and an 80 000-row export
+    must not hold it for seconds."""
     after = 0
     while True:
         async with db.session() as s:
             rows = (
                 await s.execute(_RESULTS_SQL, {"campaign_id": campaign_id, "after": after, "batch": batch})
             ).all()
-        for item in await asyncio.to_thread(_result_dicts, rows):
+        for item in await asyncio.to_thread(_result_dicts, rows, convert):
             yield item
         if len(rows) < batch:
             return
@@ -230,8 +240,8 @@ def check_scenario(settings: Settings, scenario: str) -> None:
     library = cached_library(str(settings.scenarios_dir))
     if scenario not in library.flows:
         raise ServiceError(422, f"unknown scenario {scenario!r}", details={"known": library.names()})
-    if "outbound" not in library.get(scenario).directions:
-        raise ServiceError(422, f"scenario {scenario!r} does not place outbound calls")
+    if not library.get(scenario).takes_campaigns:
+        raise ServiceError(422, f"scenario {scenario!r} cannot be used for outbound calls")
 
 
 def check_webhook(settings: Settings, url: str | None) -> None:
@@ -352,7 +362,7 @@ async def _json_array(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]
 
 async def export_results(db: Database, campaign_id: int, format: Literal["json", "csv"]) -> Export:
     await get_campaign(db, campaign_id)
-    rows = iter_results(db, campaign_id)
     if format == "csv":
+        rows = iter_results(db, campaign_id, convert=file_value)
         return Export(_csv_lines(rows), "text/csv; charset=utf-8", f"campaign-{campaign_id}-results.csv")
-    return Export(_json_array(rows), "application/json", None)
+    return Export(_json_array(iter_results(db, campaign_id)), "application/json", None)

@@ -9,6 +9,8 @@ from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voicebot.values import json_value
+
 MAX_LIMIT = 1000
 
 
@@ -32,27 +34,14 @@ async def paginate(session: AsyncSession, query: Select, params: PageParams, ord
 
 
 def to_dict(row: Any) -> dict[str, Any]:
-    """A mapped row as a JSON-ready dict of its columns (UUIDs, decimals and times become strings)."""
-    return {c.key: jsonable(getattr(row, c.key)) for c in row.__table__.columns}
-
-
-def jsonable(value: Any) -> Any:
-    from datetime import date, datetime
-    from decimal import Decimal
-    from uuid import UUID
-
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, UUID):
-        return str(value)
-    return value
+    """A mapped row as a JSON-ready dict of its columns (`values.json_value`: money and other decimals as
+    JSON numbers, times ISO, UUIDs as text)."""
+    return {c.key: json_value(getattr(row, c.key)) for c in row.__table__.columns}
 
 
 def rows_of(result: Any) -> list[dict[str, Any]]:
     """The rows of a raw SQL result as JSON-ready dicts."""
-    return [{k: jsonable(v) for k, v in row._mapping.items()} for row in result.all()]
+    return [{k: json_value(v) for k, v in row._mapping.items()} for row in result.all()]
 
 
 def like_pattern(words: str) -> str:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Stre
 
 from voicebot import rules
 from voicebot.campaigns.policy import DEFAULT_RETRY
+from voicebot.campaigns.store import outbound_scenarios
 from voicebot.db.models import CampaignImport
 from voicebot.dialogue.library import cached_library
 from voicebot.services import campaign_view as view
@@ -39,8 +40,7 @@ ACTIONS_FROM = {
 
 
 def _outbound_scenarios(request: Request) -> list[str]:
-    library = cached_library(str(request.app.state.settings.scenarios_dir))
-    return [name for name in library.names() if library.get(name).takes_campaigns]
+    return outbound_scenarios(str(request.app.state.settings.scenarios_dir))
 
 
 @router.get("/campaigns", name="ui_campaigns", response_class=HTMLResponse, include_in_schema=False)
@@ -319,7 +319,7 @@ VISIT_STATUSES = {"planned": "Запланирован", "confirmed": "Подт�
 
 
 async def _human_rows(db, campaign_id: int, variables: list[str], zone: str):  # noqa: ANN001, ANN202
-    async for row in store.iter_results(db, campaign_id):
+    async for row in store.iter_results(db, campaign_id, convert=store.file_value):
         human = dict(row)
         human["state"] = label(row["state"], "contact_state")
         human["outcome"] = label(row["outcome"], "result") if row["outcome"] else ""

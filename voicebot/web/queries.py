@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 
 from voicebot.db.session import Database
-from voicebot.services.paging import jsonable
+from voicebot.values import json_value
 
 FINISHED_STATES = ("done", "failed", "cancelled", "blocked")
 
@@ -36,7 +36,7 @@ async def campaign_page(db: Database, limit: int, offset: int) -> tuple[list[dic
         rows = (await s.execute(_CAMPAIGNS, {"limit": limit, "offset": offset})).all()
     items = []
     for row in rows:
-        item = {k: jsonable(v) for k, v in row._mapping.items()}
+        item = {k: json_value(v) for k, v in row._mapping.items()}
         item["percent"] = _percent(row.finished, row.total)
         items.append(item)
     return items, total or 0
@@ -74,6 +74,6 @@ async def queue(db: Database, name: str, limit: int, offset: int) -> dict[str, A
         rows = await s.execute(
             text(f"{rows_sql} LIMIT :limit OFFSET :offset"), {"limit": limit, "offset": offset}
         )
-        items = [{k: jsonable(v) for k, v in r._mapping.items()} for r in rows.all()]
+        items = [{k: json_value(v) for k, v in r._mapping.items()} for r in rows.all()]
         counts = (await s.execute(text(count_sql))).one()
     return {"items": items, "total": counts.total, "overdue": counts.overdue}

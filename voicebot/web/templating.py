@@ -76,6 +76,9 @@ def label_filter(context: Any, code: object, table: str) -> str:
     return label(code, table)
 
 
+MONEY_COLUMNS = {"amount", "debt"}  # records carry money as JSON numbers (values.json_value)
+
+
 @pass_context
 def record_cell(context: Any, value: Any, column: str, kind: str, zone: str = "Europe/Moscow") -> str:
     """A value of a record a call wrote: codes as Russian names, yes/no, nested data as «ключ: значение»."""
@@ -84,6 +87,8 @@ def record_cell(context: Any, value: Any, column: str, kind: str, zone: str = "E
     if isinstance(value, dict):
         shown = {k: v for k, v in value.items() if v not in (None, "", [], {})}
         return "; ".join(f"{label(k, 'column')}: {_detail(v, zone)}" for k, v in shown.items()) or "—"
+    if column in MONEY_COLUMNS and isinstance(value, int | float):  # a JSON number: show the kopecks
+        return f"{value:.2f}"
     table = RECORD_CODES.get((kind, column)) or RECORD_COLUMN_CODES.get(column)
     if table is not None and value not in (None, ""):
         if isinstance(table, dict):
