@@ -17,6 +17,7 @@ from typing import Any
 from voicebot.db.models import CampaignContact
 from voicebot.dialogue.library import cached_library
 from voicebot.importers.csvfile import CsvRow, decode, read_rows
+from voicebot.security import dialling
 from voicebot.values import parse_amount, parse_date, parse_phone, parse_timezone
 
 # The storage limits of campaign_contacts, read from the model so the two cannot drift apart.
@@ -99,6 +100,9 @@ def validate_contact(row: Mapping[str, Any], needs: Collection[str], default_tim
     if "phone" not in cells:
         raise ValueError("нет телефона")
     phone = parse_phone(cells.pop("phone"))
+    refused = dialling.refusal(phone)  # toll fraud: no premium-rate or foreign numbers, whoever uploads
+    if refused:
+        raise ValueError(f"{phone}: {refused}")
     zone = cells.pop("timezone", "")
     if len(zone) > TIMEZONE_MAX:
         raise ValueError(f"часовой пояс длиннее {TIMEZONE_MAX} символов")

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicebot import rules
 from voicebot.db.models import AccountPhone, Call, Callback
+from voicebot.security import dialling
 from voicebot.security.masking import mask_phone
 
 log = logging.getLogger(__name__)
@@ -98,14 +99,6 @@ async def schedule_callback(
     return callback_id
 
 
-PREMIUM_CODES = ("7803", "7809")  # Russian premium-rate services: dialling them is the fraud
-
-
-def _dialable(phone: str) -> bool:
-    digits = _digits(phone)
-    return len(digits) == 11 and digits.startswith("7") and not digits.startswith(PREMIUM_CODES)
-
-
 async def _check_provenance(
     session: AsyncSession,
     phone: str,
@@ -113,7 +106,7 @@ async def _check_provenance(
     account_id: int | None,
     asterisk_event: bool,
 ) -> None:
-    if not _dialable(phone):
+    if dialling.refusal(phone) is not None:
         raise CallbackRefused("call backs go to Russian numbers only, never to premium-rate codes")
     if source_call_id is None:
         if asterisk_event:
