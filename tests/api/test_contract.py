@@ -31,6 +31,7 @@ async def test_every_operation_documents_its_errors_with_the_real_schema(app, cl
             assert response, f"{method.upper()} {path} does not document {status}"
             ref = response["content"]["application/json"]["schema"]["$ref"]
             assert ref == "#/components/schemas/ErrorBody", (method, path, status)
+    assert "416" in schema["paths"][f"{API}/calls/{{call_id}}/recording"]["get"]["responses"]
     # what is documented is what comes back
     missing = await client.get(
         f"{API}/calls/00000000-0000-0000-0000-000000000000", headers={"X-API-Key": "vb_x_y"}

@@ -159,6 +159,8 @@ def document_errors(schema: dict[str, Any], prefix: str) -> None:
             responses = operation.setdefault("responses", {})
             for status, description in ERROR_STATUSES.items():
                 responses[str(status)] = {"description": description, "content": reference}
+            if path.endswith("/recording"):  # byte ranges
+                responses["416"] = {"description": "Range not satisfiable", "content": reference}
     if "HTTPValidationError" not in json.dumps(schema.get("paths", {})):
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
