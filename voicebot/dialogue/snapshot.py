@@ -149,6 +149,7 @@ def snapshot(dialogue: Dialogue) -> dict[str, Any]:
         "slots": encode(ctx.slots),
         "records": encode(ctx.records),
         "outcome": ctx.outcome,
+        "clock_offset": encode(ctx.clock_offset),
     }
 
 
@@ -189,6 +190,7 @@ def restore(
             slots=decode(data["slots"]),
             records=records,
             outcome=data.get("outcome"),
+            clock_offset=decode(data.get("clock_offset")),
         )
         awaiting = flow.step(data["awaiting"]) if data.get("awaiting") else None
         last_turn = [u for u in (decode(u) for u in data["last_turn"]) if isinstance(u, Utterance)]
