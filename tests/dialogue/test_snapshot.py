@@ -16,6 +16,7 @@ from voicebot.dialogue.snapshot import restore, snapshot
 from voicebot.dialogue.store import DialogueStore
 from voicebot.settings import PROJECT_ROOT
 
+
 def _cases() -> list[Any]:
     return [pytest.param(c, id=f"{c.scenario}:{c.name}") for c in load_cases(PROJECT_ROOT / "scenarios")]
 
