@@ -130,7 +130,8 @@ class CallRecords:
         }
         if self.replayer.last_error:
             detail["last_error"] = self.replayer.last_error
-        return Probe(True, detail)
+        # up (calls are served and their records kept), yet degraded while PostgreSQL does not take them
+        return Probe(True, detail, degraded=not self.replayer.database_up)
 
     async def close(self) -> None:
         await self.ledger.close()
