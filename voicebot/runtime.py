@@ -90,6 +90,7 @@ class Runtime:
     transfers: TransferDesk | None = None
     max: MaxService | None = None
     link: VoiceLink | None = None  # the voice process, seen from the HTTP process (voice link)
+    link_role: str | None = None  # this process's side of the voice link: "server", "follower" or None
 
 
 # --- builders: plain objects from settings and the parts they need -----------------------------------------
@@ -261,14 +262,17 @@ async def running_records(rt: Runtime) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def running_voice(rt: Runtime) -> AsyncIterator[None]:
-    """The voice engine, warmed in the background."""
+    """The voice engine, warmed in the background. Beside a voice process (the HTTP process of `serve`)
+    it serves only the browser's «Проверить бота» calls: the speech model loads on the first of them
+    instead of taking a second copy of its memory at start."""
     if not rt.settings.voice_enabled:
         log.info("voice channel disabled (VOICEBOT_VOICE_ENABLED=false)")
         yield
         return
-    rt.voice = await create_voice_engine(rt.settings, rt.db, records=rt.records)
+    browser_only = rt.link_role == "follower"
+    rt.voice = await create_voice_engine(rt.settings, rt.db, records=rt.records, preload_asr=not browser_only)
     voice = rt.voice
-    async with background(lambda: warm_up(voice), "voice-prewarm"):
+    async with background(lambda: warm_up(voice, recognizers=not browser_only), "voice-prewarm"):
         yield
 
 
@@ -456,7 +460,7 @@ async def started(
     """Start the parts in their declared order (each may use those before it); stop them in reverse.
     `office`: outbox workers, the MAX bot, reminders and the recording purge (one process of a pair runs
     them); `link`: this process's side of the voice link ("server", "follower" or None)."""
-    rt = Runtime(settings, db)
+    rt = Runtime(settings, db, link_role=link)
     parts = [("call records", running_records)]
     parts += [("voice engine", running_voice)] if voice else []
     if office:

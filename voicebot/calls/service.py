@@ -26,14 +26,15 @@ log = logging.getLogger(__name__)
 TTS_RATE = 8000
 
 
-async def load_recognizers(settings: Settings):  # noqa: ANN201 (a factory or None)
-    """The per-call recogniser factory with its model loaded, or None (logged) when there is no model."""
+async def load_recognizers(settings: Settings, *, preload: bool = True):  # noqa: ANN201 (a factory or None)
+    """The per-call recogniser factory with its model loaded (`preload=False`: on the first call's first
+    words), or None (logged) when there is no model."""
     from voicebot.asr import ASRUnavailableError, create_recognizer_factory
 
     try:
         factory = create_recognizer_factory(settings)
         pool = getattr(factory, "pool", None)
-        if pool is not None:
+        if pool is not None and preload:
             await pool.load()
         return factory
     except ASRUnavailableError as exc:
@@ -61,6 +62,7 @@ async def create_voice_engine(
     library: FlowLibrary | None = None,
     recognizers=None,  # noqa: ANN001
     records: CallRecords | None = None,
+    preload_asr: bool = True,
 ) -> VoiceEngine:
     from voicebot.nlu import create_nlu
 
@@ -71,7 +73,9 @@ async def create_voice_engine(
         nlu=nlu or create_nlu(settings),
         library=library,
         voice=build_voice(settings),
-        recognizers=recognizers if recognizers is not None else await load_recognizers(settings),
+        recognizers=recognizers
+        if recognizers is not None
+        else await load_recognizers(settings, preload=preload_asr),
         admission=Admission(settings.max_dialogues),
         registry=CallRegistry(settings.voice_announce_ttl),
         dtmf_timeout=settings.voice_dtmf_timeout,
@@ -145,7 +149,8 @@ async def warm_recognizers(engine: VoiceEngine) -> None:
         log.exception("warming speech recognisers failed; calls will start with fresh ones")
 
 
-async def warm_up(engine: VoiceEngine) -> None:
+async def warm_up(engine: VoiceEngine, *, recognizers: bool = True) -> None:
     """Synthesise the fixed prompts, train the NLU and warm recognisers before the first caller needs them."""
     await asyncio.gather(prewarm_prompts(engine), warm_nlu(engine.nlu))
-    await warm_recognizers(engine)
+    if recognizers:
+        await warm_recognizers(engine)
