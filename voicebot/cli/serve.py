@@ -61,9 +61,10 @@ def serve(
     from voicebot.runtime import serve as run
 
     if supervised_by:
-        from voicebot.cli.supervisor import die_with_parent
+        from voicebot.cli.supervisor import die_with_parent, tag_logs
 
         die_with_parent(supervised_by)
+        tag_logs("voice" if telephony else "http")
         if not telephony and settings.http_nice > 0:
             os.nice(settings.http_nice)  # before any thread starts: they all inherit it
     asyncio.run(run(settings, http=http, telephony=telephony))

@@ -53,6 +53,22 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+class _Role(logging.Filter):
+    def __init__(self, role: str) -> None:
+        super().__init__()
+        self.role = role
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.role = self.role
+        return True
+
+
+def tag_logs(role: str) -> None:
+    """In a child: every log line says which process wrote it (`role=voice` or `role=http`)."""
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_Role(role))
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
