@@ -103,3 +103,39 @@ async def test_a_resident_who_says_do_not_write_gets_no_campaign_until_they_subs
     await bot.channel.start_outbound("+79161234503", "announcement", {"message": MESSAGE})
     (announcement,) = await irina._replies(1)
     assert MESSAGE in announcement.text
+
+
+async def test_a_debt_campaign_in_max_counts_messages_not_calls(db, bot, max_api) -> None:
+    """230-ФЗ: two phone calls today do not use up the messages; two MAX conversations today do (2 a day)."""
+    sergey = Resident(max_api, 6004)
+    await sergey.start()
+    await sergey.share_phone("+79161234504")
+    await sergey.write("нет, спасибо")
+    debt = {"phone": "+79161234504", "account_number": "33000031", "full_name": "Козлов Сергей Николаевич",
+            "amount": "4870.50"}  # fmt: skip
+
+    async def earlier(channel: str, count: int) -> None:
+        async with db.transaction() as s:
+            for k in range(count):
+                at = NOON - timedelta(hours=k + 1)
+                s.add(Call(direction="outbound", channel=channel, scenario="debt_reminder", phone=debt["phone"],
+                           status="ended", outcome="hangup", started_at=at, answered_at=at, ended_at=at,
+                           variables={"account": "33000031"}))  # fmt: skip
+
+    await earlier("voice", 2)
+    await create_campaign(db, name="d1", scenario="debt_reminder", rows=[debt], start=True,
+                          settings={"channel": "max"})  # fmt: skip
+    dialer = Dialer(db, bot.place, clock=FakeClock(NOON), channels=("max",))
+    assert await dialer.tick() == 1  # the calls are counted apart
+    await dialer.wait_idle()
+    await sergey._replies(1)
+    await sergey.write("до свидания")
+    await dialer.tick()
+    await earlier("max", 2)  # two messages today in MAX
+    await create_campaign(db, name="d2", scenario="debt_reminder", rows=[debt], start=True,
+                          settings={"channel": "max"})  # fmt: skip
+    assert await dialer.tick() == 0
+    async with db.session() as s:
+        deferred = await s.scalar(select(CampaignContact).where(CampaignContact.state == "pending"))
+    # the next day's first legal hour in Moscow (08:00 on a working day)
+    assert deferred.next_attempt_at == datetime(2026, 3, 12, 5, 0, tzinfo=UTC)

@@ -22,6 +22,7 @@ class CallRequest:
     callback_id: int | None = None
     amd: bool = False
     channel: str = "voice"  # "max": a conversation in the MAX messenger instead of a phone call
+    timezone: str | None = None  # the contact's zone (campaign contacts): legal hours are counted in it
 
 
 # Places the call and returns how the originate ended (answered / busy / ...). Must not raise for a

@@ -289,6 +289,7 @@ class Dialer:
                 contact_id=item.id,
                 amd=flight.campaign.policy.amd,
                 channel=contact_channel(item.variables, flight.campaign.policy.channel),
+                timezone=item.timezone,
             )
         variables: dict[str, Any] = {"callback": "1", "callback_reason": item.reason}
         scenario = item.scenario or self.callback_scenario

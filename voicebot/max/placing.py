@@ -35,11 +35,14 @@ class MaxPlacer:
             phone = parse_phone(request.phone)
         except ValueError:
             phone = request.phone
+        variables = dict(request.variables)
+        if request.timezone:  # the contact's zone: 230-ФЗ hours and the dialogue's dates are counted in it
+            variables.setdefault("timezone", request.timezone)
         try:
             await self.channel.start_outbound(
                 phone,
                 request.scenario,
-                dict(request.variables),
+                variables,
                 call_id=request.call_id,
                 campaign_id=request.campaign_id,
                 contact_id=request.contact_id,
