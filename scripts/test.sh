@@ -9,4 +9,6 @@ VOICEBOT_LOCK="requirements-dev.lock" EXTRA_DEBIAN_PACKAGES="chromium" \
 .venv/bin/python scripts/lock.py --check
 .venv/bin/ruff check voicebot tests scenarios
 .venv/bin/ruff format --check voicebot tests scenarios
-exec .venv/bin/pytest -m "slow or not slow" "$@"
+# Two workers (pytest-xdist), each file on one of them: most of the suite waits on real-time audio, real
+# PostgreSQL and subprocesses, so two share the 2-core machine well. VOICEBOT_TEST_WORKERS=0: one process.
+exec .venv/bin/pytest -m "slow or not slow" -n "${VOICEBOT_TEST_WORKERS:-2}" --dist loadfile "$@"

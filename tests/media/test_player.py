@@ -84,8 +84,13 @@ async def test_after_a_stall_it_does_not_catch_up():
     after = times[times > times[0] + 0.45]
     gaps = np.diff(after) * 1000
     assert player.stalls >= 1
-    # At most the look-ahead frame goes out early again; never the 15 missed ones.
-    assert (gaps < 5).sum() <= 1
+    # After a stall at most the look-ahead goes out early again, never the 15 missed ones. (A busy machine
+    # may stall the player again on its own: each stall refills the look-ahead, never more.)
+    runs, run = [0], 0
+    for short in gaps < 5:
+        run = run + 1 if short else 0
+        runs.append(run)
+    assert max(runs) <= player.lookahead_frames, gaps
     assert sink.audio()[: len(sink.audio())] == ramp(100)[: len(sink.audio())]
 
 
