@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from tests.faults.proxy import PgProxy
+from voicebot.calls.records import CallRecords
 from voicebot.db import migrate
 from voicebot.db.models import Base
 from voicebot.db.server import EmbeddedPostgres, to_asyncpg_url
@@ -176,3 +177,15 @@ async def pg_proxy(database_url: str) -> AsyncIterator[PgProxy]:
 def proxied_url(pg_proxy: PgProxy, database_url: str) -> str:
     """The test database's URL through `pg_proxy`: cut the proxy and the database is gone for this URL."""
     return pg_proxy.url_for(database_url)
+
+
+@pytest.fixture
+async def records(proxied_url: str, tmp_path: Path) -> AsyncIterator[CallRecords]:
+    """The voice path's call records (local journal, short read and replay timeouts) on `proxied_url`:
+    cut `pg_proxy` and the records go to the journal, restore it and they are replayed."""
+    opened = await CallRecords.open(
+        proxied_url, tmp_path / "journal.sqlite3", read_timeout=0.5, write_wait=1.0
+    )
+    opened.replayer.statement_timeout = 1.0
+    yield opened
+    await opened.close()

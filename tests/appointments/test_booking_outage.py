@@ -10,7 +10,6 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from voicebot.calls.records import CallRecords
 from voicebot.db import appointments
 from voicebot.db.models import Call, HumanTask, OfficeAppointment
 from voicebot.services.appointments import Schedule
@@ -18,16 +17,6 @@ from voicebot.services.appointments import Schedule
 pytestmark = pytest.mark.faults
 
 PHONE = "+79161230001"
-
-
-@pytest.fixture
-async def records(proxied_url, tmp_path):
-    opened = await CallRecords.open(
-        proxied_url, tmp_path / "journal.sqlite3", read_timeout=0.5, write_wait=1.0
-    )
-    opened.replayer.statement_timeout = 1.0
-    yield opened
-    await opened.close()
 
 
 async def _call(db) -> SimpleNamespace:  # noqa: ANN001

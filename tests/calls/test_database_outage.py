@@ -26,16 +26,6 @@ pytestmark = pytest.mark.faults
 PHONE = "+79990000001"  # has an account in the demo data
 
 
-@pytest.fixture
-async def records(proxied_url, tmp_path):
-    opened = await CallRecords.open(
-        proxied_url, tmp_path / "journal.sqlite3", read_timeout=0.5, write_wait=1.0
-    )
-    opened.replayer.statement_timeout = 1.0
-    yield opened
-    await opened.close()
-
-
 async def _replayed(records: CallRecords) -> None:
     assert await records.replayer.drain(within=30), "the journal did not drain once the database was back"
 
