@@ -119,12 +119,12 @@ def build_fastagi(settings: Settings, router: InboundRouter) -> FastAGIServer:
 
 
 def dialogue_capacity(voice: VoiceEngine | None) -> DialogueCapacity:
-    """One dialogue limit for the process: running dialogues plus calls announced but not yet connected.
-    Without a voice engine no dialogue can run here, so every inbound call overflows."""
+    """One dialogue limit for the process: running dialogues plus calls announced for a dialogue but not yet
+    connected (outage announcements take no slot). Without a voice engine no dialogue can run here, so every inbound call overflows."""
     if voice is None:
         return DialogueCapacity(0, lambda: 0)
     admission, registry = voice.admission, voice.registry
-    return DialogueCapacity(admission.limit, lambda: admission.active + len(registry))
+    return DialogueCapacity(admission.limit, lambda: admission.active + registry.pending_dialogues())
 
 
 def build_router(

@@ -21,10 +21,13 @@ NOW = datetime(2026, 3, 11, 9, 0, tzinfo=UTC)
 class Registry:
     def __init__(self) -> None:
         self.entries: dict[uuid.UUID, tuple] = {}
+        self.outages: dict[uuid.UUID, str] = {}
 
     def announce(self, call_uuid, scenario, phone=None, variables=None, direction=None, campaign_id=None,
-                 contact_id=None):  # fmt: skip
+                 contact_id=None, outage=None):  # fmt: skip
         self.entries[call_uuid] = (scenario, phone, variables, direction)
+        if outage is not None:
+            self.outages[call_uuid] = outage
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -97,7 +100,7 @@ async def test_unknown_number_goes_to_the_router_scenario(setup):
 
 
 async def test_outage_at_the_callers_building_routes_to_the_announcing_router(setup, db):
-    server, _, _, _ = setup
+    server, _, registry, busy = setup
     async with db.transaction() as session:
         account_id = await session.scalar(
             insert(Account).values(number="100200", address="ул. Ленина, 5", street="Ленина", house="5")
@@ -114,9 +117,32 @@ async def test_outage_at_the_callers_building_routes_to_the_announcing_router(se
     client = peer(server, callerid="+79161234567")
     await client.run()
     assert client.variables["VOICEBOT_SCENARIO"] == "inbound_router"
+    assert registry.outages[uuid.UUID(client.variables["VOICEBOT_UUID"])] == "Нет воды"
     other = peer(server, callerid="+79169999999")
     await other.run()
     assert other.variables["VOICEBOT_SCENARIO"] == "request_intake"
+    assert uuid.UUID(other.variables["VOICEBOT_UUID"]) not in registry.outages
+    # The announcement needs no dialogue slot: with every slot taken the caller still goes to the bot.
+    busy.active = 2
+    again = peer(server, callerid="+79161234567")
+    await again.run()
+    assert again.variables["VOICEBOT_ACTION"] == "dialogue"
+    assert uuid.UUID(again.variables["VOICEBOT_UUID"]) in registry.outages
+    late = peer(server, callerid="+79169999999")
+    await late.run()
+    assert late.variables["VOICEBOT_ACTION"] == "overflow"
+
+
+async def test_company_wide_outage_reaches_every_caller(setup, db):
+    server, _, registry, busy = setup
+    busy.active = 2
+    async with db.transaction() as session:
+        session.add(Outage(message="Авария на подстанции", starts_at=NOW - timedelta(hours=1)))
+    for callerid in ("+79169999999", "unknown"):
+        client = peer(server, callerid=callerid)
+        await client.run()
+        assert client.variables["VOICEBOT_ACTION"] == "dialogue"
+        assert registry.outages[uuid.UUID(client.variables["VOICEBOT_UUID"])] == "Авария на подстанции"
 
 
 async def test_overflow_is_answered_recorded_and_called_back(setup, db):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voicebot.calls.admission import Admission
+from voicebot.calls.outage import AnnouncementCache, run_outage_call
 from voicebot.calls.overflow import run_overflow
 from voicebot.calls.records import CallRecords
 from voicebot.calls.registry import Announcement, CallRegistry
@@ -73,6 +74,7 @@ class VoiceEngine:
     records: CallRecords | None = None  # where calls write; None: straight to `db` (tests, tools)
 
     def __post_init__(self) -> None:
+        self.announcements = AnnouncementCache(self.voice)
         if self.records is None:
             self.records = CallRecords.direct(self.db)
         if self.media_config is None:
@@ -89,7 +91,15 @@ class VoiceEngine:
     async def handle_audiosocket(self, call: Any) -> None:
         """The AudioSocket server's handler: look up what was announced for this UUID and run it."""
         announcement = self.registry.claim(call.uuid)
-        await self.run(call, self.spec_for(call.uuid, announcement))
+        spec = self.spec_for(call.uuid, announcement)
+        if spec.outage is not None:
+            token = call_id_var.set(str(spec.call_id))
+            try:
+                await run_outage_call(self, call, spec)  # no slot: it asks for one if the caller wants more
+            finally:
+                call_id_var.reset(token)
+            return
+        await self.run(call, spec)
 
     def spec_for(self, call_uuid: uuid.UUID, announcement: Announcement | None) -> CallSpec:
         if announcement is None:
@@ -103,6 +113,7 @@ class VoiceEngine:
             campaign_id=announcement.campaign_id,
             contact_id=announcement.contact_id,
             call_id=call_uuid,
+            outage=announcement.outage,
         )
 
     async def run(self, transport: CallTransport, spec: CallSpec, notify: Notify | None = None) -> CallResult:

@@ -28,6 +28,9 @@ class Announcement:
     direction: Direction | None = None
     campaign_id: int | None = None
     contact_id: int | None = None
+    # The text of a declared outage this caller hears first (voicebot/calls/outage.py): no recogniser and
+    # no dialogue slot until the caller asks for more.
+    outage: str | None = None
 
 
 class CallRegistry:
@@ -45,12 +48,15 @@ class CallRegistry:
         direction: Direction | None = None,
         campaign_id: int | None = None,
         contact_id: int | None = None,
+        outage: str | None = None,
     ) -> Announcement:
         """Remember what to run for `call_uuid`; call it before Asterisk opens the AudioSocket."""
         key = call_uuid if isinstance(call_uuid, uuid.UUID) else uuid.UUID(str(call_uuid))
         if direction not in (None, "inbound", "outbound"):
             raise ValueError(f"direction must be 'inbound' or 'outbound', not {direction!r}")
-        entry = Announcement(key, scenario, phone, dict(variables or {}), direction, campaign_id, contact_id)
+        entry = Announcement(
+            key, scenario, phone, dict(variables or {}), direction, campaign_id, contact_id, outage
+        )
         self._purge()
         self._entries[key] = (self._clock() + self.ttl, entry)
         log.info("call announced", extra={"call_uuid": str(key), "scenario": scenario})
@@ -70,6 +76,11 @@ class CallRegistry:
     def __len__(self) -> int:
         self._purge()
         return len(self._entries)
+
+    def pending_dialogues(self) -> int:
+        """Announced calls that will take a dialogue slot when they connect (outage announcements do not)."""
+        self._purge()
+        return sum(1 for _, entry in self._entries.values() if entry.outage is None)
 
     def _purge(self) -> None:
         now = self._clock()

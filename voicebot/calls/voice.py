@@ -56,6 +56,8 @@ class CallSpec:
     call_id: uuid.UUID = field(default_factory=uuid.uuid4)
     channel: str = "voice"
     sandbox: Sandbox | None = None  # a test call (browser microphone): no rows, no recording
+    outage: str | None = None  # an outage the caller hears first, with no dialogue slot (calls/outage.py)
+    start_step: str | None = None  # where the dialogue starts, when not at the flow's start
 
 
 @dataclass
@@ -196,7 +198,7 @@ class VoiceCall:
 
     async def _converse(self) -> BotTurn:
         assert self.dialogue is not None
-        turn = await self.dialogue.start()
+        turn = await self.dialogue.start(self.spec.start_step)
         while True:
             await self._speak(turn)
             self._observe_reply()

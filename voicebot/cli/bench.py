@@ -94,6 +94,44 @@ def _print_calls(result: dict) -> None:
         typer.echo(f"failure: {failure}")
 
 
+@app.command("burst")
+def burst(
+    callers: int = typer.Option(300, "--callers", "-n", min=1, help="Callers from the outage building"),
+    within: float = typer.Option(60.0, "--within", min=1.0, help="Seconds over which they call"),
+    ask_share: float = typer.Option(
+        0.1, "--ask-share", min=0.0, max=1.0, help="Share of callers who ask for more (press a key)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object with the results"),
+) -> None:
+    """An outage burst: N callers from one building within S seconds, through FastAGI and AudioSocket.
+
+    Every caller must reach the bot and receive the whole cached announcement (checked frame by frame);
+    the ones who ask for more compete for VOICEBOT_MAX_DIALOGUES slots. Prints answered/failed, what the
+    server recorded, CPU, memory and the machine's load; exits 1 unless every caller was answered. Works
+    in a scratch database it creates and drops.
+    """
+    from voicebot.bench.burst import bench_burst, meets
+
+    settings = setup(log_format="text")
+    say = (lambda m: typer.echo(m, err=True)) if as_json else typer.echo
+    result = asyncio.run(bench_burst(settings, callers, within, ask_share, say))
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        rows, rss = result["rows"], result["rss_mb"]
+        typer.echo(f"callers {result['callers']}: answered {result['answered']}, failed {result['failed']} "
+                   f"{result['failures'] or ''}")  # fmt: skip
+        typer.echo(f"asked for more {result['asked_for_more']}: dialogues {rows['dialogues']}, "
+                   f"overflow {rows['overflow']}, callbacks queued {rows['callbacks_queued']}")  # fmt: skip
+        typer.echo(
+            f"first announcement audio ms: {result['first_audio_ms']}; peak calls {result['peak_concurrent_calls']}"
+        )
+        typer.echo(f"CPU {result['cpu_cores_total']} cores; RSS MB base {rss['base']} peak {rss['peak']} "
+                   f"after {rss['after_calls']}; load {result['load_average_before']} -> {result['load_average_after']}")  # fmt: skip
+    if not meets(result):
+        raise typer.Exit(1)
+
+
 @app.command("vosk")
 def vosk(
     seconds: float = typer.Option(30.0, "--duration", "-d", min=5.0, help="Seconds to decode"),

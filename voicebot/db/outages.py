@@ -22,18 +22,17 @@ def building_matches(street: str, house: str | None, home_street: str | None, ho
 async def active_outage_message(
     session: AsyncSession, homes: Iterable[tuple[str | None, str | None]], at: datetime
 ) -> str | None:
-    """The text of an outage active at `at` at any of the (street, house) homes, the latest declared first."""
+    """The text of an outage active at `at` at any of the (street, house) homes, the latest declared first.
+    An outage with no buildings covers the whole company: every caller hears it, known or not."""
     homes = [h for h in homes if h[0]]
-    if not homes:
-        return None
     rows = await session.execute(
         select(Outage.message, OutageBuilding.street, OutageBuilding.house)
-        .join(OutageBuilding, OutageBuilding.outage_id == Outage.id)
+        .outerjoin(OutageBuilding, OutageBuilding.outage_id == Outage.id)
         .where(Outage.starts_at <= at, or_(Outage.ends_at.is_(None), Outage.ends_at > at))
         .where(Outage.ended_at.is_(None) | (Outage.ended_at > at))
         .order_by(Outage.starts_at.desc(), Outage.id.desc())
     )
     for message, street, house in rows:
-        if any(building_matches(street, house, s, h) for s, h in homes):
+        if street is None or any(building_matches(street, house, s, h) for s, h in homes):
             return message
     return None

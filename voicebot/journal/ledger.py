@@ -189,6 +189,13 @@ class CallLedger:
                   "ended_at": ended_at or datetime.now(UTC)}  # fmt: skip
         await self._write(call_id, values, update=("status", "outcome", "ended_at", *columns), meta=meta)
 
+    def hand_over(self, call_id: uuid.UUID) -> None:
+        """The call's first part (an outage announcement) is over and a dialogue takes the same call on:
+        forget the live entry without ending the row; the dialogue's `started` makes a new one."""
+        live = self.active.pop(call_id, None)
+        if live is not None:
+            CALLS_IN_PROGRESS.labels(live.channel, live.scenario).dec()
+
     async def media(
         self,
         call_id: uuid.UUID,

@@ -17,6 +17,7 @@ Two things Asterisk does not guarantee, so the session does not rely on them (PR
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -112,6 +113,7 @@ class MediaSession:
         self._last_activity = 0.0
         self._heard_until = 0.0  # loop time up to which caller audio (or assumed silence) was processed
         self._rate_known = False
+        self._rate_event = asyncio.Event()
         self._closed = False
         self._recording: tuple[Path, float] | None = None
 
@@ -122,6 +124,8 @@ class MediaSession:
         loop = asyncio.get_running_loop()
         known = self.call.sample_rate
         self._rate_known = known is not None
+        if self._rate_known:
+            self._rate_event.set()
         self.sample_rate = known or cfg.default_rate
         if self.recording_path is not None:
             rate = recording_rate(known) if known else None  # None: fixed by the caller's first frame
@@ -191,6 +195,19 @@ class MediaSession:
         except TimeoutError:
             return None
 
+    async def call_rate(self, within: float) -> int:
+        """The call's rate once its first frame told it (the provisional rate after `within` seconds)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._rate_event.wait(), within)
+        return self.sample_rate
+
+    def take_events(self) -> list[MediaEvent]:
+        """The events queued so far, without waiting."""
+        taken = []
+        while not self._events.empty():
+            taken.append(self._events.get_nowait())
+        return taken
+
     def play(self, pcm: bytes, sample_rate: int, interruptible: bool = True) -> Playout:
         """Queue audio at any rate; returns a handle resolving to done/interrupted/closed."""
         assert self.player is not None, "session not started"
@@ -243,6 +260,7 @@ class MediaSession:
         if self._rate_known and rate != self.sample_rate:
             log.warning("call rate changed %s -> %s Hz", self.sample_rate, rate, extra=self._extra)
         self._rate_known = True
+        self._rate_event.set()
         self.sample_rate = rate
         if self.player is not None:
             self.player.set_rate(rate)

@@ -1,8 +1,9 @@
 """FastAGI `inbound`: every inbound call is routed here right after `Answer()` (telephony/extensions.conf).
 
-The handler picks the scenario (dialled number → scenario map; an outage at the caller's building sends
-the call to `inbound_router`, which announces it), gives the call a fresh id (VOICEBOT_UUID), and admits
-it to a dialogue if a slot is free. With no slot the call is still answered: VOICEBOT_ACTION=overflow
+The handler picks the scenario (dialled number → scenario map), gives the call a fresh id (VOICEBOT_UUID),
+and admits it to a dialogue if a slot is free. A caller covered by an active outage (their building, or a
+company-wide one) is sent to the bot whatever the slots: it hears the cached announcement without a
+recogniser or a slot, and only asking for more afterwards takes one (voicebot/calls/outage.py). With no slot the call is still answered: VOICEBOT_ACTION=overflow
 makes the dialplan play the busy message and record a voice message, and a callback is queued within
 10 minutes. The channel variables go out first; database work follows in the background, so a slow or
 unreachable database never leaves a caller waiting.
@@ -48,7 +49,8 @@ OUTAGE_LOOKUP_TIMEOUT = 0.5  # seconds; past it the call is routed without the o
 class Announcer(Protocol):
     def announce(self, call_uuid: Any, scenario: str, phone: str | None = None,
                  variables: dict[str, Any] | None = None, direction: Any = None,
-                 campaign_id: int | None = None, contact_id: int | None = None) -> Any: ...  # fmt: skip
+                 campaign_id: int | None = None, contact_id: int | None = None,
+                 outage: str | None = None) -> Any: ...  # fmt: skip
 
 
 class DialogueCapacity:
@@ -152,20 +154,32 @@ class InboundRouter:
         phone = normalize_phone(caller)
         dialled = (request.args[0] if request.args else None) or request.dnid or request.extension or None
         scenario = self.scenarios.get((dialled or "").lstrip("+"), self.default_scenario)
-        if phone and scenario != DEFAULT_SCENARIO and self.check_outages:
-            scenario = await self._outage_scenario(phone, offered_at, scenario)
+        outage = None
+        # With a voice channel here the router itself sends outage callers to the announcement; without
+        # one only a number routed elsewhere needs the check (the router scenario looks outages up itself).
+        if self.check_outages and (self.registry is not None or (phone and scenario != DEFAULT_SCENARIO)):
+            outage = await self._outage_message(phone, offered_at)
+        if outage is not None:
+            scenario = DEFAULT_SCENARIO
         call_id = uuid.uuid4()
-        action = "dialogue" if self.capacity.admit() else "overflow"
-        if action == "dialogue" and self.registry is not None:
-            variables = {"dialed": dialled} if dialled else {}
-            self.registry.announce(call_id, scenario, phone or caller, variables, "inbound")
+        variables = {"dialed": dialled} if dialled else {}
+        if outage is not None and self.registry is not None:
+            # The announcement takes no dialogue slot: every caller hears it, however many call at once;
+            # only those who then ask for more compete for a slot (voicebot/calls/outage.py).
+            action = "dialogue"
+            self.registry.announce(call_id, scenario, phone or caller, variables, "inbound", outage=outage)
+        else:
+            action = "dialogue" if self.capacity.admit() else "overflow"
+            if action == "dialogue" and self.registry is not None:
+                self.registry.announce(call_id, scenario, phone or caller, variables, "inbound")
         routing = Routing(call_id, action, scenario, phone, caller, dialled, offered_at)
         self.routed.append(routing)
         del self.routed[: -self.keep]
         log.info(
             "inbound call routed",
-            extra={"call_id": str(call_id), "action": action, "scenario": scenario, "dialled": dialled},
-        )
+            extra={"call_id": str(call_id), "action": action, "scenario": scenario, "dialled": dialled,
+                   "outage": outage is not None},
+        )  # fmt: skip
         return routing
 
     async def flush(self) -> None:
@@ -237,27 +251,29 @@ class InboundRouter:
                 extra={"call_id": str(routing.call_id)},
             )
 
-    async def _outage_scenario(self, phone: str, now: datetime, scenario: str) -> str:
+    async def _outage_message(self, phone: str | None, now: datetime) -> str | None:
         try:
-            found = await asyncio.wait_for(outage_for_phone(self.db, phone, now), OUTAGE_LOOKUP_TIMEOUT)
+            return await asyncio.wait_for(outage_for_phone(self.db, phone, now), OUTAGE_LOOKUP_TIMEOUT)
         except Exception as exc:  # the outage check must never keep the caller waiting
             log.warning("outage check skipped", extra={"error": repr(exc)})
-            return scenario
-        return DEFAULT_SCENARIO if found else scenario
-
-
-async def outage_for_phone(db: Database, phone: str, now: datetime) -> str | None:
-    """The message of an outage at a building of the caller's accounts, if any."""
-    async with db.session() as session:
-        homes = (
-            await session.execute(
-                select(Account.street, Account.house)
-                .join(AccountPhone, AccountPhone.account_id == Account.id)
-                .where(AccountPhone.phone == phone)
-            )
-        ).all()
-        if not homes:
             return None
+
+
+async def outage_for_phone(db: Database, phone: str | None, now: datetime) -> str | None:
+    """The message of an outage at a building of the caller's accounts (or a company-wide one), if any."""
+    async with db.session() as session:
+        homes: list[tuple[str | None, str | None]] = []
+        if phone:
+            homes = [
+                (street, house)
+                for street, house in (
+                    await session.execute(
+                        select(Account.street, Account.house)
+                        .join(AccountPhone, AccountPhone.account_id == Account.id)
+                        .where(AccountPhone.phone == phone)
+                    )
+                ).all()
+            ]
         return await active_outage_message(session, homes, now)
 
 
