@@ -44,6 +44,29 @@ async def test_final_resets_for_the_next_utterance_and_times_keep_running(ko_poo
     assert second.words[0].start >= len(first_pcm) / 2 / 16000 - 0.1
 
 
+async def test_a_settled_pause_leaves_the_final_nothing_to_decode(ko_pool, korean_speech):
+    # What the media session does when the caller pauses: the words so far are decoded during the
+    # end-of-turn silence; the final then costs no decoding, and speech after the pause is a new segment.
+    pcm, more = await korean_speech(PHRASE), await korean_speech("감사합니다")
+    rec = VoskRecognizer(ko_pool)
+    for chunk in chunks(pcm):
+        await rec.accept(chunk)
+    await rec.settle()
+    started = time.perf_counter()
+    settled = await rec.final()
+    assert time.perf_counter() - started < 0.05  # no decoding job: an answer at once
+    assert len(settled.words) >= 3 and settled.text == " ".join(w.text for w in settled.words)
+    for chunk in chunks(pcm):
+        await rec.accept(chunk)
+    await rec.settle()
+    for chunk in chunks(more):
+        await rec.accept(chunk)
+    both = await rec.final()
+    assert len(both.words) > len(settled.words)  # the words before the pause and after it
+    starts = [w.start for w in both.words]
+    assert starts == sorted(starts)
+
+
 async def test_silence_yields_an_empty_transcript(ko_pool):
     rec = VoskRecognizer(ko_pool)
     for chunk in chunks(silence(1.0)):

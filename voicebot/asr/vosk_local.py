@@ -60,6 +60,7 @@ class VoskRecognizer:
         self._decoding = threading.Lock()
         self._closed = False
         self._adapted = False  # has decoded audio of a line before (its own, or a previous call's)
+        self._settled = False  # settle() finalised everything fed so far: final() has nothing to decode
 
     @property
     def urgent(self) -> bool:
@@ -88,6 +89,7 @@ class VoskRecognizer:
 
     def reset(self) -> None:
         self._urgent = False
+        self._settled = False
         self._generation += 1
         self._segments.items.clear()
         self._last_partial = ""
@@ -99,6 +101,7 @@ class VoskRecognizer:
             return None
         async with self._lock:
             generation = self._generation
+            self._settled = False
             endpoint, data = await self.pool.run(self._accept_blocking, bytes(pcm), owner=self)
             if generation != self._generation:
                 return None
@@ -126,9 +129,25 @@ class VoskRecognizer:
             if generation == self._generation:
                 self.reset()
 
+    async def settle(self) -> None:
+        """The caller paused (the end of the turn may follow): decode what was heard so far to its final
+        words now, as Vosk's own endpointing would, while the end-of-turn silence still runs. If the caller
+        goes on, the next words are a new segment; if not, `final()` has nothing left to decode."""
+        async with self._lock:
+            generation = self._generation
+            data = await self.pool.run(self._final_blocking, urgent=True)
+            if generation != self._generation:
+                return
+            self._segments.add(self._transcript(data))
+            self._last_partial = ""
+            self._settled = True
+
     async def final(self) -> Transcript:
         self._urgent = True  # also promotes an accept of ours already waiting in the pool
         async with self._lock:
+            if self._settled:  # nothing was fed since the pause was decoded
+                self._settled = False
+                return self._segments.merge(self._transcript({"text": ""}))
             data = await self.pool.run(self._final_blocking, urgent=True)
             self._last_partial = ""
             return self._segments.merge(self._transcript(data))

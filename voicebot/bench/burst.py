@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
+import shutil
 import tempfile
 import time
 import zlib
@@ -33,10 +35,11 @@ from voicebot.bench.calls import (
     Say,
     child_json,
     load_average,
+    load_pool,
     machine_busy,
-    model_path,
     percentile,
     process_cpu,
+    voice_engine,
 )
 from voicebot.settings import Settings
 
@@ -107,36 +110,15 @@ async def _prepare_building(db: Any, callers: int) -> tuple[str, list[str]]:
 
 
 async def _engine(settings: Settings, db: Any, say: Say) -> Any:
-    from voicebot.asr import VoskFactory, VoskModelPool, decoder_tuning
-    from voicebot.calls.admission import Admission
-    from voicebot.calls.engine import VoiceEngine
+    """The voice engine as `serve` builds it: its own pool and local journal for the call rows."""
     from voicebot.calls.registry import CallRegistry
-    from voicebot.calls.service import build_voice, warm_up
-    from voicebot.dialogue.library import cached_library
-    from voicebot.nlu import create_nlu
+    from voicebot.calls.service import open_call_records, warm_up
 
-    path, grammar = model_path(settings, say)
-    pool = VoskModelPool(
-        path,
-        settings.asr_threads,
-        decoder=decoder_tuning(settings),
-        cache_dir=settings.cache_dir,
-        reuse_recognizers=settings.asr_reuse_recognizers,
-        max_idle=settings.asr_warm_recognizers,
-    )
-    await pool.load()
-    engine = VoiceEngine(
-        db=db,
-        settings=settings,
-        nlu=create_nlu(settings),
-        library=cached_library(str(settings.scenarios_dir)),
-        voice=build_voice(settings),
-        recognizers=VoskFactory(pool),
-        admission=Admission(settings.max_dialogues),
-        registry=CallRegistry(settings.voice_announce_ttl),
-        dtmf_timeout=settings.voice_dtmf_timeout,
-        use_grammar=grammar,
-    )
+    pool, grammar = await load_pool(settings, say, settings.asr_warm_recognizers)
+    engine = voice_engine(
+        settings, db, pool, grammar, settings.max_dialogues,
+        registry=CallRegistry(settings.voice_announce_ttl), records=await open_call_records(settings, db),
+    )  # fmt: skip
     await warm_up(engine)
     return engine
 
@@ -151,12 +133,20 @@ async def bench_burst(
     from voicebot.runtime import build_router
 
     scratch = Path(tempfile.mkdtemp(prefix="voicebot-burst-"))
-    settings = settings.model_copy(update={"recordings_dir": scratch / "recordings"})
+    settings = settings.model_copy(
+        update={"recordings_dir": scratch / "recordings", "journal_path": scratch / "journal"}
+    )
     async with scratch_database(settings) as db:
         message, phones = await _prepare_building(db, callers)
         phones_file = scratch / "phones.txt"
         phones_file.write_text("\n".join(phones))
         engine = await _engine(settings, db, say)
+        # Rendered through the cache the calls use, so the callers can tell when it is over (an asking
+        # caller presses its key then); the first caller of a real outage renders it (~0.2 s).
+        text = announcement_text(settings.company_name, message)
+        expected = announcement_frames(await engine.announcements.audio(text, 16000))
+        expected_file = scratch / "announcement.json"
+        expected_file.write_text(json.dumps(expected))
         router = build_router(settings, db, engine, records=engine.records)
         audiosocket = AudioSocketServer(
             engine.handle_audiosocket, "127.0.0.1", 0, announced=engine.registry.is_announced
@@ -188,6 +178,7 @@ async def bench_burst(
                 "voicebot.bench.burst_peer", "--agi-port", str(agi.port),
                 "--audiosocket-port", str(audiosocket.bound_port), "--callers", str(callers),
                 "--within", str(within), "--phones", str(phones_file), "--ask-share", str(ask_share),
+                "--expected", str(expected_file),
             )  # fmt: skip
             for _ in range(150):  # the calls the legs just left write their rows
                 if not audiosocket.calls:
@@ -201,16 +192,17 @@ async def bench_burst(
             await agi.close()
             await audiosocket.stop()
             await router.close()
+            await engine.records.close()
         wall = time.monotonic() - started
         cpu = process_cpu(me) - cpu_before - raw.get("client_cpu_seconds", 0.0)
         machine = (machine_busy() - machine_before) / wall
         gc.collect()
         await asyncio.sleep(1.0)
         rss_after = me.memory_info().rss
-        text = announcement_text(settings.company_name, message)
         expected_pcm = await engine.announcements.audio(text, 16000)
         rows = await _outcomes(db)
-    result = summarize(raw["callers"], announcement_frames(expected_pcm), rows)
+    shutil.rmtree(scratch, ignore_errors=True)
+    result = summarize(raw["callers"], expected, rows)
     result.update(
         within_s=within,
         max_dialogues=settings.max_dialogues,

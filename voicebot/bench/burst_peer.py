@@ -10,7 +10,7 @@ the bot, a failure here.
 
 The leg keeps a fingerprint of what it hears — the CRC-32 of every non-silent 20 ms frame — so the parent
 can check that the caller got the announcement itself, byte for byte, not just some audio. A share of the
-callers (`--ask-share`) press a key once the announcement is over (asking for more) and hang up `--talk`
+callers (`--ask-share`) press a key once the announcement's last frame came (asking for more) and hang up `--talk`
 seconds after that unless the bot hangs up first; the others stay until the bot hangs up (at most
 `--max-call` seconds).
 
@@ -35,10 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from voicebot.bench.calls_peer import bot_frames
+
 FRAME = 640  # 20 ms of 16 kHz int16
 KIND_SLIN16 = 0x12
 PERIOD = 0.02
-QUIET_THEN_ASK = 1.0  # an asking caller presses its key once the announcement has been over this long
+ASK_AFTER = 0.5  # an asking caller presses its key this long after the announcement's last frame
 _SET = re.compile(r'^SET VARIABLE (\S+) "?(.*?)"?$')
 
 
@@ -86,11 +88,15 @@ async def fastagi(host: str, port: int, log: CallerLog, index: int, dialled: str
 
 
 class Leg:
-    def __init__(self, host: str, port: int, log: CallerLog, talk: float, max_call: float) -> None:
+    def __init__(
+        self, host: str, port: int, log: CallerLog, talk: float, max_call: float, expected: list[int]
+    ) -> None:
         self.host, self.port, self.log, self.talk, self.max_call = host, port, log, talk, max_call
+        self.expected = expected  # CRC-32 of the announcement's frames: an asking caller waits for its end
+        self.matched = 0
+        self.announced_at: float | None = None  # when the announcement's last frame came
         self.connected = 0.0
         self.first_voiced: float | None = None
-        self.last_voiced = 0.0
 
     async def run(self) -> None:
         reader, writer = await asyncio.open_connection(self.host, self.port)
@@ -113,60 +119,67 @@ class Leg:
             now = time.monotonic()
             if now - self.connected > self.max_call:
                 return
-            if self.log.asks and self.first_voiced is not None:
-                if pressed_at is None and now - self.last_voiced >= QUIET_THEN_ASK:
+            if self.log.asks and self.announced_at is not None:
+                if pressed_at is None and now - self.announced_at >= ASK_AFTER:
                     writer.write(struct.pack(">BH", 0x03, 1) + b"1")
                     pressed_at = now
                 elif pressed_at is not None and now - pressed_at >= self.talk:
                     return  # the caller hangs up (Asterisk closes the socket)
-            writer.write(silence)
-            await writer.drain()
+            try:
+                writer.write(silence)
+                await writer.drain()
+            except ConnectionError:
+                await asyncio.wait([receiver], timeout=1.0)
+                if self.log.bot_hangup:
+                    return  # the bot hung up while this frame went out
+                raise
             index += 1
             delay = self.connected + index * PERIOD - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
 
     async def _receive(self, reader: asyncio.StreamReader) -> None:
-        while True:
-            try:
-                kind, size = struct.unpack(">BH", await reader.readexactly(3))
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
-            if kind == 0x00:
+        async for payload in bot_frames(reader):
+            if payload is None:
                 self.log.bot_hangup = True
                 return
-            if size == 0 or kind not in range(0x10, 0x19):
-                raise ValueError(f"protocol violation: kind 0x{kind:02x}, {size} bytes")
-            payload = await reader.readexactly(size)
             if any(payload):
-                self.last_voiced = time.monotonic()
                 if self.first_voiced is None:
                     self.first_voiced = time.monotonic()
                     self.log.first_audio_ms = (self.first_voiced - self.connected) * 1000
-                self.log.heard.append(zlib.crc32(payload))
-                self.log.audio_seconds += size / 2 / 16000
+                crc = zlib.crc32(payload)
+                self.log.heard.append(crc)
+                if self.matched < len(self.expected) and crc == self.expected[self.matched]:
+                    self.matched += 1
+                    if self.matched == len(self.expected):
+                        self.announced_at = time.monotonic()
+                self.log.audio_seconds += len(payload) / 2 / 16000
 
 
-async def caller(args: argparse.Namespace, index: int, log: CallerLog, t0: float) -> None:
+async def caller(
+    args: argparse.Namespace, index: int, log: CallerLog, t0: float, expected: list[int]
+) -> None:
     await asyncio.sleep(max(0.0, t0 + args.within * index / args.callers - time.monotonic()))
+    phase = "fastagi"
     try:
         variables = await fastagi(args.host, args.agi_port, log, index, args.dialled)
         log.action, log.call_uuid = variables.get("VOICEBOT_ACTION"), variables.get("VOICEBOT_UUID")
         if log.action != "dialogue" or not log.call_uuid:
             return  # the dialplan would play the overflow message: this caller never reached the bot
-        await Leg(args.host, args.audiosocket_port, log, args.talk, args.max_call).run()
+        phase = "audiosocket"
+        await Leg(args.host, args.audiosocket_port, log, args.talk, args.max_call, expected).run()
     except Exception as exc:  # a failed call is a result, not a crash of the benchmark
-        log.error = repr(exc)
+        log.error = f"{phase}: {exc!r}"
 
 
-async def run(args: argparse.Namespace, phones: list[str]) -> dict[str, Any]:
+async def run(args: argparse.Namespace, phones: list[str], expected: list[int]) -> dict[str, Any]:
     every = round(1 / args.ask_share) if args.ask_share > 0 else 0
     logs = [
         CallerLog(phones[i % len(phones)], bool(every) and i % every == every - 1)
         for i in range(args.callers)
     ]
     t0 = time.monotonic()
-    await asyncio.gather(*(caller(args, i, log, t0) for i, log in enumerate(logs)))
+    await asyncio.gather(*(caller(args, i, log, t0, expected) for i, log in enumerate(logs)))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "callers": [log.__dict__ for log in logs],
@@ -183,6 +196,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--callers", type=int, default=300)
     parser.add_argument("--within", type=float, default=60.0)
     parser.add_argument("--phones", type=Path, required=True, help="caller numbers, one a line")
+    parser.add_argument(
+        "--expected", type=Path, required=True, help="JSON: CRC-32 of the announcement frames"
+    )
     parser.add_argument("--dialled", default="74951234567")
     parser.add_argument("--ask-share", type=float, default=0.1, help="share of callers who ask for more")
     parser.add_argument(
@@ -191,7 +207,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-call", type=float, default=120.0)
     args = parser.parse_args(argv)
     phones = [p for p in args.phones.read_text().split() if p]
-    sys.stdout.write(json.dumps(asyncio.run(run(args, phones))) + "\n")
+    expected = json.loads(args.expected.read_text())
+    sys.stdout.write(json.dumps(asyncio.run(run(args, phones, expected))) + "\n")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -113,12 +114,16 @@ def percentile(values: list[float], q: float) -> float | None:
 # --- matching utterances to replies ----------------------------------------------------------------------
 
 
-def match_replies(calls: list[dict[str, Any]], observed: Observed | None) -> tuple[int, list[float]]:
+def match_replies(
+    calls: list[dict[str, Any]], observed: Observed | None, stages: Stages | None = None
+) -> tuple[int, list[float]]:
     """(unanswered utterances, latencies in ms of the answered ones).
 
     With `observed` (the server's own record: per call, each caller turn's speech span and when its reply
     started), an utterance is answered by the turn whose speech overlaps it. Without it (a remote server),
     by the first non-silent audio after it, which cannot tell an answer from any other prompt.
+    With `stages` (the server's stage times of each turn, by call and turn end), the latency of each
+    answered utterance is split into them: `breakdown()` reads the result.
     """
     unanswered, latencies = 0, []
     for call in calls:
@@ -127,22 +132,53 @@ def match_replies(calls: list[dict[str, Any]], observed: Observed | None) -> tup
         for start, end, heard in call["utterances"]:
             if end is None:
                 continue  # the call ended while the caller was still speaking
-            reply = heard if observed is None else _reply_of(turns, used, start, end)
+            turn = None if observed is None else _turn_of(turns, used, start, end)
+            reply = heard if observed is None else (turn[2] if turn else None)
             delay = None if reply is None else reply - end
             if delay is not None and 0 <= delay <= ANSWER_WINDOW:
                 latencies.append(delay * 1000)
+                if stages is not None and turn is not None:
+                    stages.add(end, stages.marks.get((call["uuid"], turn[1])))
             else:
                 unanswered += 1
     return unanswered, latencies
 
 
-def _reply_of(
+class Stages:
+    """Where the latency of answered utterances goes: caller's speech end → the server's end-of-turn
+    (the trailing silence) → transcript → dialogue turn done → reply audio ready → first frame out."""
+
+    ORDER = ("endpoint", "transcribed", "responded", "audio", "first_frame")
+    NAMES = ("end_of_turn", "asr_final", "dialogue", "synthesis", "player_start")
+
+    def __init__(self) -> None:
+        self.marks: dict[tuple[str, float], dict[str, float]] = {}
+        self.samples: dict[str, list[float]] = defaultdict(list)
+
+    def observe(self, call_id: uuid.UUID, marks: dict[str, float]) -> None:
+        self.marks[(str(call_id), marks["endpoint"])] = marks
+
+    def add(self, speech_end: float, marks: dict[str, float] | None) -> None:
+        if marks is None or any(stage not in marks for stage in self.ORDER):
+            return
+        times = [speech_end, *(marks[stage] for stage in self.ORDER)]
+        for name, (before, after) in zip(self.NAMES, pairwise(times), strict=True):
+            self.samples[name].append((after - before) * 1000)
+
+    def breakdown(self) -> dict[str, dict[str, float | None]]:
+        return {
+            name: {"p50": percentile(self.samples[name], 50), "p95": percentile(self.samples[name], 95)}
+            for name in self.NAMES
+        }
+
+
+def _turn_of(
     turns: list[tuple[float, float, float | None]], used: set[int], start: float, end: float
-) -> float | None:
+) -> tuple[float, float, float | None] | None:
     for index, (turn_start, turn_end, reply_at) in enumerate(turns):
         if index not in used and turn_start <= end + 0.3 and turn_end >= start:
             used.add(index)
-            return reply_at
+            return turn_start, turn_end, reply_at
     return None
 
 
@@ -256,6 +292,7 @@ class BenchServer:
         self.settings = settings
         self.say = say
         self.observed: Observed = defaultdict(list)
+        self.stages = Stages()
         self.pool: MeteredPool | None = None
         self.grammar = False
 
@@ -273,6 +310,7 @@ class BenchServer:
         rss_base = me.memory_info().rss
         load_before = load_average()
         self.observed.clear()
+        self.stages = Stages()
         assert self.pool is not None
         self.pool.reset_counters()
         cpu_before, machine_before = process_cpu(me), machine_busy()
@@ -293,7 +331,7 @@ class BenchServer:
         gc.collect()
         await asyncio.sleep(1.0)
         rss_after = me.memory_info().rss
-        result = summarize(raw, options, self.observed, cpu / wall, self.pool.rtf)
+        result = summarize(raw, options, self.observed, cpu / wall, self.pool.rtf, self.stages)
         result.update(
             event_loop_lag_ms=lag_ms,
             rss_mb={
@@ -315,47 +353,73 @@ class BenchServer:
         return result
 
     async def load_model(self, concurrency: int) -> None:
-        path, self.grammar = model_path(self.settings, self.say)
-        self.pool = MeteredPool(
-            path,
-            self.settings.asr_threads,
-            decoder=decoder_tuning(self.settings),
-            cache_dir=self.settings.cache_dir,
-            reuse_recognizers=self.settings.asr_reuse_recognizers,
-            # Sized like the dialogue limit below: what an operator configures for this many calls.
-            max_idle=max(concurrency, self.settings.asr_warm_recognizers),
-        )
-        await self.pool.load()
+        # Sized like the dialogue limit below: what an operator configures for this many calls.
+        idle = max(concurrency, self.settings.asr_warm_recognizers)
+        self.pool, self.grammar = await load_pool(self.settings, self.say, idle)
 
     async def _engine(self, db: Any, options: BenchOptions) -> Any:
-        from voicebot.calls.admission import Admission
-        from voicebot.calls.engine import VoiceEngine
-        from voicebot.calls.service import build_voice, warm_up
-        from voicebot.dialogue.library import cached_library
+        from voicebot.calls.service import warm_up
         from voicebot.media.pipeline import MediaConfig
-        from voicebot.nlu import create_nlu
 
         settings = self.settings
-        engine = VoiceEngine(
-            db=db,
-            settings=settings,
-            nlu=create_nlu(settings),
-            library=cached_library(str(settings.scenarios_dir)),
-            voice=build_voice(settings),
-            recognizers=VoskFactory(self.pool),
-            admission=Admission(max(options.concurrency, settings.max_dialogues)),
+        assert self.pool is not None
+        engine = voice_engine(
+            settings,
+            db,
+            self.pool,
+            self.grammar,
+            max(options.concurrency, settings.max_dialogues),
             media_config=MediaConfig(
                 trailing_silence_ms=options.trailing_silence_ms or settings.voice_trailing_silence_ms,
                 silence_timeout=settings.voice_silence_timeout,
             ),
-            dtmf_timeout=settings.voice_dtmf_timeout,
             vad_gating=options.vad,
-            use_grammar=self.grammar,
             inbound_scenario=BENCH_SCENARIO,
             reply_observer=self.observe,
+            turn_timing=lambda call_id, marks: self.stages.observe(call_id, marks),
         )
         await warm_up(engine)
         return engine
+
+
+async def load_pool(settings: Settings, say: Say, max_idle: int) -> tuple[MeteredPool, bool]:
+    """The Vosk model loaded as `serve` loads it (decoder tuning, warm pool of `max_idle`), metered, and
+    whether grammars apply (the Russian model)."""
+    path, grammar = model_path(settings, say)
+    pool = MeteredPool(
+        path,
+        settings.asr_threads,
+        decoder=decoder_tuning(settings),
+        cache_dir=settings.cache_dir,
+        reuse_recognizers=settings.asr_reuse_recognizers,
+        max_idle=max_idle,
+    )
+    await pool.load()
+    return pool, grammar
+
+
+def voice_engine(
+    settings: Settings, db: Any, pool: VoskModelPool, grammar: bool, max_dialogues: int, **options: Any
+) -> Any:
+    """The voice engine as `serve` builds it, over `pool`, for a benchmark."""
+    from voicebot.calls.admission import Admission
+    from voicebot.calls.engine import VoiceEngine
+    from voicebot.calls.service import build_voice
+    from voicebot.dialogue.library import cached_library
+    from voicebot.nlu import create_nlu
+
+    return VoiceEngine(
+        db=db,
+        settings=settings,
+        nlu=create_nlu(settings),
+        library=cached_library(str(settings.scenarios_dir)),
+        voice=build_voice(settings),
+        recognizers=VoskFactory(pool),
+        admission=Admission(max_dialogues),
+        dtmf_timeout=settings.voice_dtmf_timeout,
+        use_grammar=grammar,
+        **options,
+    )
 
 
 async def _drain(server: Any, within: float) -> None:
@@ -372,9 +436,10 @@ def summarize(
     observed: Observed | None,
     cores: float | None,
     rtf: float | None,
+    stages: Stages | None = None,
 ) -> dict[str, Any]:
     calls = raw["calls"]
-    unanswered, latencies = match_replies(calls, observed)
+    unanswered, latencies = match_replies(calls, observed, stages)
     failures = [c["error"] for c in calls if c.get("error")]
     n = options.concurrency
     return {
@@ -390,6 +455,7 @@ def summarize(
         "answer_window_s": ANSWER_WINDOW,
         "latency_ms": {q: percentile(latencies, float(q[1:])) for q in ("p50", "p95", "p99")}
         | {"max": round(max(latencies), 1) if latencies else None},
+        "latency_stages_ms": stages.breakdown() if stages is not None else None,
         "speech_share": options.speech_share,
         "caller_talk_share": round(raw["talk_seconds"] / raw["call_seconds"], 3)
         if raw["call_seconds"]

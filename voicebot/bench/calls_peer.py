@@ -24,6 +24,7 @@ import struct
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,23 +122,31 @@ class Leg:
         return self.last_voiced > 0 and now - self.last_voiced >= QUIET_BEFORE_SPEAKING
 
     async def _receive(self, reader: asyncio.StreamReader) -> None:
-        while True:
-            try:
-                kind, size = struct.unpack(">BH", await reader.readexactly(3))
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
-            if kind == 0x00:
+        async for payload in bot_frames(reader):
+            if payload is None:
                 self.log.completed = True
                 return
-            if size == 0 or kind not in range(0x10, 0x19):
-                raise ValueError(f"protocol violation: kind 0x{kind:02x}, {size} bytes")
-            payload = await reader.readexactly(size)
             if any(payload):
                 now = time.monotonic()
                 self.last_voiced = now
                 current = self.current
                 if current is not None and current[1] is not None and current[2] is None and now > current[1]:
                     current[2] = now
+
+
+async def bot_frames(reader: asyncio.StreamReader) -> AsyncIterator[bytes | None]:
+    """The audio payloads the bot sends, then None for its hang-up frame; ends when the socket closes."""
+    while True:
+        try:
+            kind, size = struct.unpack(">BH", await reader.readexactly(3))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+        if kind == 0x00:
+            yield None
+            return
+        if size == 0 or kind not in range(0x10, 0x19):
+            raise ValueError(f"protocol violation: kind 0x{kind:02x}, {size} bytes")
+        yield await reader.readexactly(size)
 
 
 async def caller_slot(

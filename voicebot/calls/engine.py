@@ -40,6 +40,9 @@ DEFAULT_INBOUND = INBOUND_SCENARIO
 # (call id, caller speech start, speech end, when the reply's first frame went out or None); loop times.
 # Benchmarks use it to tell which reply answers which utterance.
 ReplyObserver = Callable[[uuid.UUID, float, float, float | None], None]
+# (call id, loop times of one answered turn: endpoint, transcribed, responded, audio, first_frame); where
+# the reply latency goes, for benchmarks.
+TurnTiming = Callable[[uuid.UUID, dict[str, float]], None]
 
 
 async def _no_leave_hook(_call_id: uuid.UUID, _action: str, _target: str | None) -> bool:
@@ -71,6 +74,7 @@ class VoiceEngine:
     on_leave: LeaveHook = _no_leave_hook  # AMI Setvar VOICEBOT_ACTION on the caller's channel (TransferDesk)
     inbound_scenario: str = DEFAULT_INBOUND
     reply_observer: ReplyObserver | None = None
+    turn_timing: TurnTiming | None = None
     records: CallRecords | None = None  # where calls write; None: straight to `db` (tests, tools)
 
     def __post_init__(self) -> None:

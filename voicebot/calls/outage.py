@@ -4,7 +4,8 @@ When a declared outage covers an inbound caller (their building, or the whole co
 the call to the bot whatever the dialogue slots (voicebot/sla/inbound.py). Here the call gets the
 announcement — greeting, the outage text and the offer to ask for more — rendered once per outage text
 and kept in memory per call rate, so 300 callers cost one synthesis and no resampling each. Such a call
-takes no dialogue slot and no recogniser: only voice activity and keys are watched, which is cheap.
+takes no dialogue slot and no recogniser: during the announcement only keys are watched, after it voice
+activity too (no transcription), which is cheap.
 
 A caller who then speaks or presses a key asks for more: the call goes on as an ordinary dialogue
 (`inbound_router` from its menu step, recorded from there), competing for a slot like any call, and gets
@@ -42,7 +43,7 @@ DIALOGUE_SCENARIO = INBOUND_SCENARIO
 DIALOGUE_STEP = "menu_after_outage"  # where the dialogue starts for a caller who asks for more
 HEARD, PARTIAL = "announcement_heard", "announcement_partial"
 LISTEN_SECONDS = 6.0  # after the announcement: speech or a key in this time asks for more
-RATE_WAIT = 0.3  # the caller's first frame tells the call's rate; the announcement is cut at that rate
+RATE_WAIT = 2.0  # the caller's first frame tells the call's rate (Asterisk sends it at once)
 GOODBYE = "Спасибо за звонок. До свидания!"
 
 
@@ -105,12 +106,14 @@ async def run_outage_call(engine: VoiceEngine, transport: CallTransport, spec: C
         )  # fmt: skip
     config = replace(engine.media_config, silence_timeout=None, asr_warmup_ms=0)
     media = MediaSession(transport, config=config, log_extra=extra)
+    media.listening = False  # speech during the announcement changes nothing: no VAD work until it is over
     await media.start()
     outcome, wants_more = PARTIAL, False
     try:
         heard = await _announce(engine, media, transport, spec.outage)
         if heard:
             outcome = HEARD
+            media.listening = True
             wants_more = await _asks_for_more(media, LISTEN_SECONDS)
             if not wants_more and not transport.closed and media.player is not None:
                 goodbye, _ = await _audio_at_call_rate(engine, media, transport, GOODBYE)

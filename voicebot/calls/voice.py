@@ -98,6 +98,7 @@ class VoiceCall:
         self._turn_audio: list[tuple[Any, bool]] = []  # (audio, interruptible) per playout of the turn
         self._barged_in = False  # caller speech cut a prompt; its words are still to come
         self._speech_span: tuple[float, float] | None = None  # the caller speech the next turn answers
+        self._marks: dict[str, float] = {}  # loop times of the turn's stages (engine.turn_timing)
         self._observed: set[asyncio.Task[None]] = set()
         self.dtmf = DtmfCollector(engine.dtmf_timeout)
         self.unavailable = False  # the dialogue's data could not be read: overflow message instead
@@ -208,6 +209,7 @@ class VoiceCall:
             self._speech_span = None
             caller = await self._listen()
             turn = await self.dialogue.respond(caller)
+            self._mark("responded")
             log.debug(
                 "dialogue turn",
                 extra={**self.extra, "caller": caller.kind, "text": caller.text, "step": turn.step},
@@ -225,6 +227,8 @@ class VoiceCall:
         try:
             for utterance, job in zip(turn.utterances, jobs, strict=True):
                 audio = await job
+                if not self.playouts:
+                    self._mark("audio")
                 if self.transport.closed:
                     break
                 self.playouts.append(self.media.play(audio.pcm, audio.sample_rate, utterance.barge_in))
@@ -287,6 +291,8 @@ class VoiceCall:
             return None
         end_ms = None if event.offset_ms is None else event.offset_ms + round(event.duration * 1000)
         self._speech_span = (event.timestamp - event.duration, event.timestamp)
+        self._marks = {"endpoint": event.timestamp}
+        self._mark("transcribed")
         return CallerInput("text", text, start_ms=event.offset_ms, end_ms=end_ms)
 
     async def _answer(self, caller: CallerInput) -> CallerInput:
@@ -308,16 +314,23 @@ class VoiceCall:
         if observer is None or span is None:
             return
         first = self.playouts[0] if self.playouts else None
+        timing, marks = self.engine.turn_timing, self._marks
 
         async def report() -> None:
             if first is not None:
                 with logged_failure(log, "waiting for the reply's playout"):
                     await first
             observer(self.spec.call_id, span[0], span[1], first.started_at if first else None)
+            if timing is not None and first is not None and first.started_at is not None:
+                timing(self.spec.call_id, {**marks, "first_frame": first.started_at})
 
         task = asyncio.ensure_future(report())
         self._observed.add(task)
         task.add_done_callback(self._observed.discard)
+
+    def _mark(self, stage: str) -> None:
+        if self.engine.turn_timing is not None:
+            self._marks[stage] = asyncio.get_running_loop().time()
 
     def _replay_cut_prompt(self) -> None:
         """Queue again the turn's utterances that a wordless barge-in cut, the first one from its start."""

@@ -114,6 +114,9 @@ class MediaSession:
         self._heard_until = 0.0  # loop time up to which caller audio (or assumed silence) was processed
         self._rate_known = False
         self._rate_event = asyncio.Event()
+        self.listening = (
+            True  # False: caller audio is not analysed (no VAD, no speech events); keys still are
+        )
         self._closed = False
         self._recording: tuple[Path, float] | None = None
 
@@ -252,6 +255,8 @@ class MediaSession:
         if frame.sample_rate != self._inbound_resampler.in_rate:
             self._inbound_resampler = StreamResampler(frame.sample_rate, ASR_RATE)
         self._heard_until = max(self._heard_until, frame.timestamp)
+        if not self.listening:
+            return
         for vad_frame in self._vad.process(self._inbound_resampler.process(frame.pcm)):
             self._on_vad_frame(vad_frame, frame.timestamp)
 
@@ -291,6 +296,9 @@ class MediaSession:
                 continue
             missing = int((now - self._heard_until) / frame_s)
             if now - self._heard_until < gap_s or missing <= 0:
+                continue
+            if not self.listening:
+                self._heard_until += missing * frame_s
                 continue
             for index in range(missing):
                 t = self._heard_until + (index + 1) * frame_s
@@ -338,6 +346,10 @@ class MediaSession:
     def _utterance_audio_to_asr(self, vf: VadFrame) -> None:
         self._unvoiced_ms = 0 if vf.voiced else self._unvoiced_ms + self.config.frame_ms
         if self._unvoiced_ms > self.config.asr_tail_ms:
+            if not self._held and getattr(self.recognizer, "settle", None) is not None:
+                # The caller paused: decode the words so far now, while the end-of-turn silence runs,
+                # instead of all at once after it (the final decode was most of the reply latency).
+                self._to_asr("settle", None)
             self._held.append(vf.pcm)
             return
         if self._held:  # the caller went on after a pause: the recogniser hears the pause too
@@ -384,6 +396,8 @@ class MediaSession:
                 await self._asr_accept(b"".join(chunks))  # type: ignore[arg-type]
             elif kind == "adapt":
                 await self._asr_adapt(payload)  # type: ignore[arg-type]
+            elif kind == "settle":
+                await self._asr_settle()
             else:
                 await self._asr_final(*payload)  # type: ignore[misc]
 
@@ -392,6 +406,12 @@ class MediaSession:
             await self.recognizer.adapt(pcm)  # type: ignore[union-attr]
         except Exception:
             log.exception("recogniser failed to adapt to the line", extra=self._extra)
+
+    async def _asr_settle(self) -> None:
+        try:
+            await self.recognizer.settle()  # type: ignore[union-attr]
+        except Exception:
+            log.exception("recogniser failed to settle a pause", extra=self._extra)
 
     async def _asr_accept(self, pcm: bytes) -> None:
         assert self.recognizer is not None and self.bargein is not None

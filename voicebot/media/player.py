@@ -51,7 +51,9 @@ class Playout:
         self.state = PlayoutState.QUEUED
         self.started_at: float | None = None  # loop time its first frame was sent
         self.position = 0  # bytes already sent
-        self._pcm = bytearray(pcm)
+        # A complete prompt is not copied: a cached announcement played to hundreds of callers at once is
+        # one buffer, not one per call. Only a streaming playout grows.
+        self._pcm: bytes | bytearray = bytearray(pcm) if streaming else bytes(pcm)
         self._complete = not streaming  # no more audio will be appended
         self._future: asyncio.Future[PlayoutState] = asyncio.get_running_loop().create_future()
 
@@ -74,7 +76,7 @@ class Playout:
         """Append audio at the rate the playout was created with (TTS that synthesises sentence by sentence)."""
         if self._complete:
             raise RuntimeError("playout is already complete")
-        self._pcm += resample(pcm, self._write_rate, self.sample_rate)
+        self._pcm += resample(pcm, self._write_rate, self.sample_rate)  # a bytearray: streaming
 
     def _convert(self, rate: int) -> None:
         """Re-express the audio not yet sent at another rate; what was sent stays counted."""
@@ -83,7 +85,7 @@ class Playout:
         sent = self.position * rate // self.sample_rate
         sent -= sent % 2
         rest = resample(bytes(self._pcm[self.position :]), self.sample_rate, rate)
-        self._pcm = bytearray(sent) + bytearray(rest)
+        self._pcm = bytearray(sent) + bytearray(rest) if not self._complete else bytes(sent) + rest
         self.position = sent
         self.sample_rate = rate
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from voicebot.asterisk.fastagi import AGIChannel, AGIError, AGIRequest
 from voicebot.clock import Clock, utc_now
 from voicebot.db.callbacks import DEFAULT_MAX_PER_HOUR, schedule_callback
 from voicebot.db.models import Account, AccountPhone
-from voicebot.db.outages import active_outage_message
+from voicebot.db.outages import OutageRow, active_outage_message, current_outages, outage_message_for
 from voicebot.db.session import Database
 from voicebot.journal.ledger import CALL_OPS, CallLedger
 from voicebot.journal.writer import DirectWriter
@@ -44,6 +45,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SCENARIO = INBOUND_SCENARIO
 OUTAGE_LOOKUP_TIMEOUT = 0.5  # seconds; past it the call is routed without the outage check
+# While an outage is declared, a caller's addresses decide whether they hear it without taking a slot:
+# worth a longer wait than the check itself (a burst loads the database too).
+HOMES_LOOKUP_TIMEOUT = 2.0
+OUTAGES_TTL = 5.0  # seconds a read of the declared outages serves the router (a burst shares one read)
 
 
 class Announcer(Protocol):
@@ -124,6 +129,7 @@ class InboundRouter:
         self.callback_delay = callback_delay
         self.offer_ttl = offer_ttl
         self.check_outages = check_outages
+        self.outages = ActiveOutages(db)
         self.audiosocket_target = audiosocket_target  # pairs a call's AudioSocket with this process
         self._background: set[asyncio.Task[None]] = set()
         self.routed: list[Routing] = []  # recent decisions, for diagnostics and tests
@@ -253,27 +259,70 @@ class InboundRouter:
 
     async def _outage_message(self, phone: str | None, now: datetime) -> str | None:
         try:
-            return await asyncio.wait_for(outage_for_phone(self.db, phone, now), OUTAGE_LOOKUP_TIMEOUT)
-        except Exception as exc:  # the outage check must never keep the caller waiting
+            outages = await asyncio.wait_for(self.outages.rows(now), OUTAGE_LOOKUP_TIMEOUT)
+            if not outages:
+                return None
+            message = outage_message_for(outages, [], now)  # a company-wide one needs no address
+            if message is not None or not phone:
+                return message
+            homes = await asyncio.wait_for(self.outages.homes(phone), HOMES_LOOKUP_TIMEOUT)
+            return outage_message_for(outages, homes, now)
+        except Exception as exc:  # the outage check must never keep the caller waiting long
             log.warning("outage check skipped", extra={"error": repr(exc)})
             return None
+
+
+class ActiveOutages:
+    """The outages not over yet, read at most every `ttl` seconds: during a burst hundreds of callers share
+    one query, and with no outage declared a call costs no query at all. Only a caller who may be covered
+    by a building's outage costs one indexed lookup of their accounts' addresses."""
+
+    def __init__(
+        self, db: Database, ttl: float = OUTAGES_TTL, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.db = db
+        self.ttl = ttl
+        self._clock = clock
+        self._rows: list[OutageRow] = []
+        self._read_at: float | None = None
+        self._reading: asyncio.Task[list[OutageRow]] | None = None
+
+    async def rows(self, now: datetime) -> list[OutageRow]:
+        if self._read_at is not None and self._clock() - self._read_at < self.ttl:
+            return self._rows
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._read(now))
+        reading = self._reading
+        return await asyncio.shield(reading)
+
+    async def _read(self, now: datetime) -> list[OutageRow]:
+        try:
+            async with self.db.session() as session:
+                self._rows = await current_outages(session, now)
+            self._read_at = self._clock()
+            return self._rows
+        finally:
+            self._reading = None
+
+    async def homes(self, phone: str) -> list[tuple[str | None, str | None]]:
+        async with self.db.session() as session:
+            return await caller_homes(session, phone)
+
+
+async def caller_homes(session: Any, phone: str) -> list[tuple[str | None, str | None]]:
+    """(street, house) of the accounts with this phone number."""
+    rows = await session.execute(
+        select(Account.street, Account.house)
+        .join(AccountPhone, AccountPhone.account_id == Account.id)
+        .where(AccountPhone.phone == phone)
+    )
+    return [(street, house) for street, house in rows.all()]
 
 
 async def outage_for_phone(db: Database, phone: str | None, now: datetime) -> str | None:
     """The message of an outage at a building of the caller's accounts (or a company-wide one), if any."""
     async with db.session() as session:
-        homes: list[tuple[str | None, str | None]] = []
-        if phone:
-            homes = [
-                (street, house)
-                for street, house in (
-                    await session.execute(
-                        select(Account.street, Account.house)
-                        .join(AccountPhone, AccountPhone.account_id == Account.id)
-                        .where(AccountPhone.phone == phone)
-                    )
-                ).all()
-            ]
+        homes = await caller_homes(session, phone) if phone else []
         return await active_outage_message(session, homes, now)
 
 
