@@ -40,6 +40,7 @@ from voicebot.calls.reaper import Reaper
 from voicebot.calls.records import CallRecords
 from voicebot.calls.retention import daily_purge
 from voicebot.calls.service import create_voice_engine, open_call_records, warm_up
+from voicebot.campaigns.claims import ContactFilter
 from voicebot.campaigns.dialer import Dialer, worker_id
 from voicebot.campaigns.placing import AMIPlacer, HangupCauses, MachineWatcher
 from voicebot.db.lifecycle import open_database
@@ -209,6 +210,8 @@ def build_dialer(
         callback_reserve=max(1, settings.dialer_max_calls // 5),
         # Only with a voice channel here: without one the calls are served by another process's bot.
         dialogue_slots=dialogue_capacity(voice).free if voice is not None else None,
+        # contacts who prefer MAX are the MAX bot's dialer's when the MAX channel runs (in whichever process)
+        contacts=ContactFilter(dialer="voice", skip_max=settings.max_mode != "off"),
     )
 
 
@@ -354,13 +357,9 @@ async def running_max(rt: Runtime) -> AsyncIterator[None]:
     nlu = rt.voice.nlu if rt.voice is not None else create_nlu(settings)
     rt.max = MaxService(settings, rt.db, nlu=nlu, library=cached_library(str(settings.scenarios_dir)))
     await rt.max.start()
-    if rt.dialer is not None:  # phone campaigns' contacts who prefer MAX are reached there
-        rt.dialer.place_max = rt.max.place
     try:
         yield
     finally:
-        if rt.dialer is not None:
-            rt.dialer.place_max = None
         await rt.max.stop()
 
 

@@ -10,12 +10,14 @@ from sqlalchemy import select
 
 from tests.campaigns.helpers import FakeClock, FakePhone
 from tests.max.conftest import Resident
+from voicebot.campaigns.claims import ContactFilter
 from voicebot.campaigns.dialer import Dialer
 from voicebot.campaigns.store import create_campaign
 from voicebot.db.models import Call, CampaignContact
 from voicebot.max.channel import MaxUnavailable
 
 NOON = datetime(2026, 3, 11, 9, 0, tzinfo=UTC)  # Wednesday 12:00 in Moscow
+MAX = ContactFilter(dialer="max")
 MESSAGE = "Завтра с 10 до 14 отключат горячую воду."
 
 
@@ -35,7 +37,7 @@ async def test_a_max_campaign_runs_as_conversations_with_the_same_outcomes(db, b
     clock = FakeClock(NOON)
     phone_dialer = Dialer(db, FakePhone(db, clock=clock), clock=clock)
     assert await phone_dialer.tick() == 0  # a MAX campaign is not the telephony dialer's
-    dialer = Dialer(db, bot.place, clock=clock, channels=("max",))
+    dialer = Dialer(db, bot.place, clock=clock, contacts=MAX)
     assert await dialer.tick() == 2
     await dialer.wait_idle()
     (announcement,) = await natalia._replies(1)
@@ -65,16 +67,28 @@ async def test_a_contact_who_prefers_max_is_reached_there_from_a_phone_campaign(
     await create_campaign(db, name="p", scenario="announcement", rows=rows, start=True, calls_per_second=50)
     clock = FakeClock(NOON)
     phone = FakePhone(db, outcome="announcement_heard", clock=clock)
-    dialer = Dialer(db, phone, clock=clock)
-    dialer.place_max = bot.place
-    assert await dialer.tick() == 2
+    # the MAX channel runs (in this process or the other): the phone dialer leaves her to the MAX dialer
+    dialer = Dialer(db, phone, clock=clock, contacts=ContactFilter(dialer="voice", skip_max=True))
+    messenger = Dialer(db, bot.place, clock=clock, contacts=MAX)
+    assert await dialer.tick() == 1
+    assert await messenger.tick() == 1
     await dialer.wait_idle()
+    await messenger.wait_idle()
     assert [r.phone for r in phone.dialled] == ["+79161110000"]
     (announcement,) = await olga._replies(1)
     assert MESSAGE in announcement.text
     await olga.write("понятно, спасибо")
     await dialer.tick()
-    assert {c.state for c in (await _contacts(db)).values()} == {"done"}
+    await messenger.tick()
+    contacts = await _contacts(db)
+    assert {c.state for c in contacts.values()} == {"done"}
+    assert contacts["+79161234506"].outcome == "announcement_heard"
+    async with db.session() as s:
+        channel = await s.scalar(select(Call.channel).where(Call.id == contacts["+79161234506"].last_call_id))
+    assert channel == "max"
+    # without the MAX channel the phone dialer calls everybody
+    await create_campaign(db, name="q", scenario="announcement", rows=rows, start=True, calls_per_second=50)
+    assert await Dialer(db, phone, clock=clock).tick() == 2
 
 
 async def test_a_resident_who_says_do_not_write_gets_no_campaign_until_they_subscribe(
@@ -91,7 +105,7 @@ async def test_a_resident_who_says_do_not_write_gets_no_campaign_until_they_subs
     await create_campaign(
         db, name="o", scenario="announcement", rows=rows, start=True, settings={"channel": "max"}
     )
-    dialer = Dialer(db, bot.place, clock=FakeClock(NOON), channels=("max",))
+    dialer = Dialer(db, bot.place, clock=FakeClock(NOON), contacts=MAX)
     assert await dialer.tick() == 0
     (contact,) = (await _contacts(db)).values()
     assert (contact.state, contact.outcome) == ("blocked", "do_not_call")
@@ -125,7 +139,7 @@ async def test_a_debt_campaign_in_max_counts_messages_not_calls(db, bot, max_api
     await earlier("voice", 2)
     await create_campaign(db, name="d1", scenario="debt_reminder", rows=[debt], start=True,
                           settings={"channel": "max"})  # fmt: skip
-    dialer = Dialer(db, bot.place, clock=FakeClock(NOON), channels=("max",))
+    dialer = Dialer(db, bot.place, clock=FakeClock(NOON), contacts=MAX)
     assert await dialer.tick() == 1  # the calls are counted apart
     await dialer.wait_idle()
     await sergey._replies(1)

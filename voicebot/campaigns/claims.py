@@ -62,11 +62,15 @@ _IN_FLIGHT = text(
 )
 # Two index-ordered claims (ix_campaign_contacts_due: campaign_id, state, next_attempt_at) instead of one
 # OR-ed query: an OR over states makes PostgreSQL sort every pending row of the campaign on each claim.
+# Which of a campaign's contacts a dialer takes (see `ContactFilter`): a contact whose own `channel`
+# column says `max` goes out in MAX even in a phone campaign, when a MAX dialer runs.
+_PREFERS_MAX = "lower(trim(COALESCE(c.variables->>'channel', ''))) = 'max'"
+_CONTACT_OK = f"(:all_contacts OR {_PREFERS_MAX}) AND NOT (:skip_max AND {_PREFERS_MAX})"
 _CLAIM_EXPIRED = text(
-    """
+    f"""
     WITH picked AS (
-        SELECT id, lease_expires_at AS old_lease FROM campaign_contacts
-         WHERE campaign_id = :cid AND state = 'in_progress' AND lease_expires_at <= :now
+        SELECT id, lease_expires_at AS old_lease FROM campaign_contacts c
+         WHERE campaign_id = :cid AND state = 'in_progress' AND lease_expires_at <= :now AND {_CONTACT_OK}
          LIMIT :n
          FOR UPDATE SKIP LOCKED)
     UPDATE campaign_contacts c
@@ -77,10 +81,11 @@ _CLAIM_EXPIRED = text(
     """
 )
 _CLAIM_PENDING = text(
-    """
+    f"""
     WITH picked AS (
-        SELECT id FROM campaign_contacts
+        SELECT id FROM campaign_contacts c
          WHERE campaign_id = :cid AND state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= :now)
+           AND {_CONTACT_OK}
          ORDER BY next_attempt_at
          LIMIT :n
          FOR UPDATE SKIP LOCKED)
@@ -90,25 +95,49 @@ _CLAIM_PENDING = text(
     RETURNING c.id, c.phone, c.timezone, c.account_number, c.variables, c.attempts, c.last_call_id
     """
 )
+_CAMPAIGN_MAX = "COALESCE(k.settings->>'channel', 'voice') = 'max'"
+# The contacts a dialer of `:dialer` (voice or max) takes in campaign k: the MAX dialer every contact of a
+# MAX campaign and those preferring MAX in a phone campaign; the phone dialer the rest of phone campaigns.
+_MINE = f"""CASE WHEN :dialer = 'max' THEN ({_CAMPAIGN_MAX} OR {_PREFERS_MAX})
+                 ELSE (NOT {_CAMPAIGN_MAX} AND NOT (:skip_max AND {_PREFERS_MAX})) END"""
 _DUE_CAMPAIGNS = text(
-    """
+    f"""
     SELECT k.id FROM campaigns k
-     WHERE k.status = 'running' AND COALESCE(k.settings->>'channel', 'voice') = ANY(:channels) AND (
+     WHERE k.status = 'running' AND (
         EXISTS (SELECT 1 FROM campaign_contacts c
                  WHERE c.campaign_id = k.id AND c.state = 'pending'
-                   AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= :now))
+                   AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= :now) AND {_MINE})
         OR EXISTS (SELECT 1 FROM campaign_contacts c
-                    WHERE c.campaign_id = k.id AND c.state = 'in_progress' AND c.lease_expires_at <= :now))
+                    WHERE c.campaign_id = k.id AND c.state = 'in_progress' AND c.lease_expires_at <= :now
+                      AND {_MINE}))
      ORDER BY k.id
     """
 )
 
 
+@dataclass(frozen=True)
+class ContactFilter:
+    """Which contacts a dialer takes. `dialer`: the channel it places on (voice or max); `skip_max`: a
+    phone dialer leaves contacts preferring MAX to the MAX dialer (it runs: VOICEBOT_MAX_MODE is on)."""
+
+    dialer: str = "voice"
+    skip_max: bool = False
+
+    def params(self) -> dict[str, Any]:
+        return {"dialer": self.dialer, "skip_max": self.skip_max}
+
+    def for_campaign(self, campaign: RunningCampaign) -> dict[str, Any]:
+        """`:all_contacts` / `:skip_max` of the claims for one campaign."""
+        if self.dialer == "max":
+            return {"all_contacts": campaign.policy.channel == "max", "skip_max": False}
+        return {"all_contacts": True, "skip_max": self.skip_max}
+
+
 async def due_campaigns(
-    session: AsyncSession, now: datetime, channels: tuple[str, ...] = ("voice",)
+    session: AsyncSession, now: datetime, contacts: ContactFilter | None = None
 ) -> list[int]:
-    """Running campaigns with work due that go out on one of `channels` (settings.channel)."""
-    params = {"now": now, "channels": list(channels)}
+    """Running campaigns with contacts due that this dialer takes (see `ContactFilter`)."""
+    params = {"now": now, **(contacts or ContactFilter()).params()}
     return list((await session.execute(_DUE_CAMPAIGNS, params)).scalars())
 
 
@@ -132,23 +161,28 @@ async def claim_contacts(
     now: datetime,
     lease: timedelta,
     limit: int,
+    contacts: ContactFilter | None = None,
 ) -> list[ClaimedContact]:
     """Lease up to `limit` due contacts (respecting max_concurrent) and decide which may be dialled now.
+    `contacts`: which of them this dialer takes (a MAX dialer counts 230-ФЗ message limits, not calls).
 
     Must run inside the transaction that called `lock_campaign`.
     """
+    contacts = contacts or ContactFilter()
+    messages = contacts.dialer == "max"
     in_flight = int(await session.scalar(_IN_FLIGHT, {"cid": campaign.id, "now": now}) or 0)
     room = min(limit, campaign.max_concurrent - in_flight)
     if room <= 0:
         return []
-    params = {"cid": campaign.id, "now": now, "n": room, "worker": worker, "lease": now + lease}
+    params = {"cid": campaign.id, "now": now, "n": room, "worker": worker, "lease": now + lease,
+              **contacts.for_campaign(campaign)}  # fmt: skip
     expired = (await session.execute(_CLAIM_EXPIRED, params)).all()  # crashed workers' calls first
     if expired:
         await _settle_taken_over(session, campaign, expired, now, lease)
     rows = (await session.execute(_CLAIM_PENDING, params)).all()
     if not rows:
         return []
-    blocked = await _do_not_call(session, [r.phone for r in rows], messages=campaign.policy.channel == "max")
+    blocked = await _do_not_call(session, [r.phone for r in rows], messages=messages)
     history = None
     if campaign.policy.debt_limits:
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": DEBT_LOCK_KEY})
@@ -159,7 +193,7 @@ async def claim_contacts(
             now,
             exclude_contacts=[r.id for r in rows],
             scenarios=(campaign.scenario,),
-            messages=campaign.policy.channel == "max",
+            messages=messages,
         )
     dial: list[ClaimedContact] = []
     later: list[dict[str, Any]] = []
@@ -172,7 +206,7 @@ async def claim_contacts(
         if row.attempts >= max_attempts:
             stop.append({"cid_": row.id, "state": "failed", "outcome": "max_attempts"})
             continue
-        when = _next_allowed(campaign.policy, history, row, now)
+        when = _next_allowed(campaign.policy, history, row, now, messages=messages)
         if when > now:
             later.append({"cid_": row.id, "next": when})
             continue
@@ -194,14 +228,17 @@ async def claim_contacts(
     return dial
 
 
-def _next_allowed(policy: CampaignPolicy, history: DebtHistory | None, row: Any, now: datetime) -> datetime:
-    """The first moment at or after `now` inside the window and (for debts) within the counters."""
+def _next_allowed(
+    policy: CampaignPolicy, history: DebtHistory | None, row: Any, now: datetime, *, messages: bool = False
+) -> datetime:
+    """The first moment at or after `now` inside the window and (for debts) within the counters (of
+    messages for a conversation in MAX, of calls otherwise)."""
     moment = now
     for _ in range(40):  # window and counters alternate until both agree; a few rounds suffice
         moment = policy.next_call_time(moment, row.timezone)
         if history is None:
             return moment
-        limits = rules.DEBT_MESSAGE_LIMITS if policy.channel == "max" else rules.DEBT_LIMITS
+        limits = rules.DEBT_MESSAGE_LIMITS if messages else rules.DEBT_LIMITS
         earlier = history.calls_for(row.phone, row.account_number)
         reopen = debt_call_allowed_at(earlier, moment, row.timezone, limits)
         if reopen is None:

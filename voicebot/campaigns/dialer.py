@@ -12,7 +12,6 @@ injected `place_call`, and maps the originate result to the contact's state and 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
 import secrets
@@ -31,6 +30,7 @@ from voicebot.asterisk.ami_originate import OriginateResult
 from voicebot.campaigns.calls import CallRequest, PlaceCall
 from voicebot.campaigns.claims import (
     ClaimedContact,
+    ContactFilter,
     RunningCampaign,
     claim_contacts,
     due_campaigns,
@@ -77,12 +77,6 @@ _RESULT_UPDATES = {
 }  # fmt: skip
 
 
-def contact_channel(variables: dict[str, Any], default: str) -> str:
-    """A contact whose own `channel` column says `max` is reached in MAX whatever the campaign's channel."""
-    own = str(variables.get("channel") or "").strip().lower()
-    return "max" if own == "max" else default
-
-
 def worker_id() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
 
@@ -119,10 +113,12 @@ class Dialer:
         ready: Callable[[], bool] | None = None,
         callback_reserve: int = 0,
         dialogue_slots: Callable[[], int] | None = None,
-        channels: tuple[str, ...] = ("voice",),
+        contacts: ContactFilter | None = None,
     ) -> None:
-        """`channels`: which campaigns this dialer works (their settings.channel): the telephony dialer
-        takes `voice`, the MAX service runs its own dialer for `max` (voicebot/max/placing.py)."""
+        """`contacts`: which campaign contacts this dialer takes and on which channel it places them: the
+        telephony dialer phone campaigns (leaving contacts who prefer MAX to the MAX dialer when the MAX
+        channel runs), the MAX service's own dialer MAX campaigns and those contacts
+        (voicebot/max/placing.py)."""
         self.db = db
         self.place_call = place_call
         self.worker = worker or worker_id()
@@ -139,10 +135,7 @@ class Dialer:
         # Free dialogue slots of the voice channel (limit minus dialogues and announced calls): a call
         # placed without one would be answered with «все операторы заняты».
         self.dialogue_slots = dialogue_slots or (lambda: max_calls)
-        self.channels = channels
-        # Conversations in MAX (set by the MAX service while it runs); without it a contact who prefers
-        # MAX is called on the phone instead.
-        self.place_max: PlaceCall | None = None
+        self.contacts = contacts or ContactFilter()
         self._inflight: dict[tuple[str, int], InFlight] = {}
         self._results: dict[str, list[dict[str, Any]]] = {kind: [] for kind in _RESULT_UPDATES}
         self._next_slot: dict[int, float] = {}  # campaign id -> monotonic time of its next originate
@@ -205,7 +198,7 @@ class Dialer:
     async def _claim_campaigns(self, now: datetime, free: int) -> int:
         started = 0
         async with self.db.session() as session:
-            campaign_ids = await due_campaigns(session, now, self.channels)
+            campaign_ids = await due_campaigns(session, now, self.contacts)
         for campaign_id in campaign_ids:
             if free <= 0:
                 break
@@ -214,7 +207,13 @@ class Dialer:
                 if campaign is None:
                     continue  # paused meanwhile, or another worker is claiming for it now
                 claimed = await claim_contacts(
-                    session, campaign, worker=self.worker, now=now, lease=self.lease, limit=free
+                    session,
+                    campaign,
+                    worker=self.worker,
+                    now=now,
+                    lease=self.lease,
+                    limit=free,
+                    contacts=self.contacts,
                 )
             for contact in claimed:
                 self._launch(InFlight("contact", contact, campaign))
@@ -233,17 +232,10 @@ class Dialer:
         try:
             if flight.campaign is not None:
                 await self._pace(flight.campaign)
-            request = self._request(flight)
-            place = self.place_call
-            if request.channel == "max" and "max" not in self.channels:  # a phone campaign's contact
-                if self.place_max is not None:
-                    place = self.place_max
-                else:
-                    request = dataclasses.replace(request, channel="voice")
-            flight.request = request
+            request = flight.request = self._request(flight)
             flight.placed_at = self.clock()
             try:
-                result = await place(request)
+                result = await self.place_call(request)
             except Exception as exc:
                 log.warning(
                     "call could not be placed; work put back",
@@ -288,7 +280,7 @@ class Dialer:
                 campaign_id=item.campaign_id,
                 contact_id=item.id,
                 amd=flight.campaign.policy.amd,
-                channel=contact_channel(item.variables, flight.campaign.policy.channel),
+                channel=self.contacts.dialer,
                 timezone=item.timezone,
             )
         variables: dict[str, Any] = {"callback": "1", "callback_reason": item.reason}

@@ -74,7 +74,8 @@ _HISTORY = text(
     SELECT cc.phone, cc.account_number, CAST(:now AS timestamptz)
       FROM campaign_contacts cc JOIN campaigns k ON k.id = cc.campaign_id
      WHERE cc.state = 'in_progress' AND cc.last_call_id IS NOT NULL AND k.scenario = ANY(:scenarios)
-       AND (COALESCE(k.settings->>'channel', 'voice') = 'max') = :messages
+       AND (COALESCE(k.settings->>'channel', 'voice') = 'max'
+            OR lower(trim(COALESCE(cc.variables->>'channel', ''))) = 'max') = :messages
        AND cc.lease_expires_at > :now AND NOT cc.id = ANY(:exclude)
        AND NOT EXISTS (SELECT 1 FROM calls x WHERE x.id = cc.last_call_id)
        AND (cc.phone = ANY(:phones) OR cc.account_number = ANY(:accounts))

@@ -8,8 +8,8 @@ Shape of `campaigns.settings` (every key optional):
      "debt_limits": true, "amd": false, "channel": "voice"}
 
 `channel`: `voice` (phone calls, the default) or `max` (a conversation in the MAX messenger with the
-resident who shared that phone; the same scenario and outcome codes). A contact's own `channel` column
-(`max` or `voice`) overrides it for that contact. Debt conversations in MAX count against 230-ФЗ's
+resident who shared that phone; the same scenario and outcome codes). A contact whose own `channel`
+column says `max` is reached in MAX from a phone campaign too, when the MAX channel runs (claims.py). Debt conversations in MAX count against 230-ФЗ's
 message limits instead of the call limits; the quiet hours are the same.
 
 Debt campaigns (scenario `debt_reminder`, or `debt_limits: true`) never call outside the 230-ФЗ windows:

@@ -14,6 +14,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from voicebot.campaigns.claims import ContactFilter
 from voicebot.campaigns.dialer import Dialer
 from voicebot.db.session import Database
 from voicebot.dialogue.library import FlowLibrary
@@ -58,7 +59,7 @@ class MaxService:
                 max_calls=settings.dialer_max_calls,
                 lease=timedelta(seconds=settings.dialer_lease_seconds),
                 poll_seconds=settings.dialer_poll_seconds,
-                channels=("max",),
+                contacts=ContactFilter(dialer="max"),
             )
 
     @property
