@@ -18,7 +18,6 @@ follows the card stream into its own `CardHub`, which the operator page's SSE st
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
@@ -210,11 +209,15 @@ class VoiceLink:
         backoff = Backoff(initial=0.5, maximum=10.0)
         timeout = httpx.Timeout(TIMEOUT, read=KEEPALIVE * 3)
         while True:
-            with contextlib.suppress(httpx.HTTPError, ValueError):
+            try:
                 async with self._client.stream("GET", "/cards", timeout=timeout) as response:
                     response.raise_for_status()
                     backoff.reset()
                     async for line in response.aiter_lines():
                         if line.strip():
                             self.cards.publish(json.loads(line))
+            except httpx.HTTPError:
+                pass  # the voice process is (re)starting
+            except Exception:  # a card this side cannot read must not end the stream for good
+                log.exception("voice link: bad call card; reconnecting")
             await asyncio.sleep(backoff.next_delay())
