@@ -34,6 +34,7 @@ EDGE_ORDER = {
     ("__main__", "cli"),
     ("cli", "runtime"),
     ("cli", "bench"),
+    ("bench", "runtime"),  # benchmarks build what serve builds (bench burst: the inbound router)
     ("bench", "api"),
     ("runtime", "api"),
     ("api", "web"),
