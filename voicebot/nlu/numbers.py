@@ -276,8 +276,13 @@ def _after_fraction_marker(ctx: Context, group: Group) -> bool:
 
 
 def _is_rejected(ctx: Context, group: Group) -> bool:
-    """«не девять, а десять»: a value said right after «не» is the one being corrected away."""
-    return ctx.text_at(group.first - 1) == "не" and ctx.text_at(group.last + 1) in ("а", "")
+    """«не девять, а десять»: a value said right after «не» is the one being corrected away («не-не,
+    пятьсот» — a pause or a comma after «не» — brings the new value instead)."""
+    return (
+        ctx.text_at(group.first - 1) == "не"
+        and not ctx.tokens[group.first].sep.strip()
+        and ctx.text_at(group.last + 1) in ("а", "")
+    )
 
 
 def _is_counted_one(ctx: Context, group: Group) -> bool:
