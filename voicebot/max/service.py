@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT = 30  # seconds a long poll waits on the server (the API's limit is 90)
 RETRY_SECONDS = 5.0
 SWEEP_SECONDS = 60.0
-DRAIN_SECONDS = 10.0  # at stop: time for the updates being answered to finish
+DRAIN_SECONDS = 10.0
+MAX_CONVERSATIONS = 1000  # campaign conversations this process keeps open at once  # at stop: time for the updates being answered to finish
 
 
 class MaxService:
@@ -56,7 +57,8 @@ class MaxService:
             self.dialer = Dialer(
                 db,
                 self.place,
-                max_calls=settings.dialer_max_calls,
+                # conversations are cheap and mostly wait for a reply: the campaigns' max_concurrent bounds them
+                max_calls=MAX_CONVERSATIONS,
                 lease=timedelta(seconds=settings.dialer_lease_seconds),
                 poll_seconds=settings.dialer_poll_seconds,
                 contacts=ContactFilter(dialer="max"),
