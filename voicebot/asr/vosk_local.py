@@ -71,6 +71,10 @@ class VoskRecognizer:
         other calls' ordinary audio. Cleared by `reset()`."""
         self._urgent = True
 
+    def expect_more(self) -> None:
+        """The caller spoke on after a pause that looked like the end: ordinary priority again."""
+        self._urgent = False
+
     @property
     def grammar_active(self) -> bool:
         return self._grammar is not None and self.pool.grammar_supported

@@ -348,13 +348,18 @@ class MediaSession:
         if self._unvoiced_ms > self.config.asr_tail_ms:
             if not self._held and getattr(self.recognizer, "settle", None) is not None:
                 # The caller paused: decode the words so far now, while the end-of-turn silence runs,
-                # instead of all at once after it (the final decode was most of the reply latency).
+                # instead of all at once after it (the final decode was most of the reply latency). The
+                # turn may be ending, so this call's queued audio goes ahead of other calls' meanwhile.
+                self.recognizer.expect_final()  # type: ignore[union-attr]
                 self._to_asr("settle", None)
             self._held.append(vf.pcm)
             return
         if self._held:  # the caller went on after a pause: the recogniser hears the pause too
             self._to_asr("audio", b"".join(self._held))
             self._held = []
+            expect_more = getattr(self.recognizer, "expect_more", None)
+            if expect_more is not None:
+                expect_more()  # not the end after all: back in line with the other calls
         self._to_asr("audio", vf.pcm)
 
     def _finish_utterance(self, now: float, forced: bool) -> None:
