@@ -10,7 +10,7 @@ from voicebot.bench.isolation_peer import PERIOD, LegLog, frame_stats
 def _steady(start: float, seconds: float) -> LegLog:
     frames = int(seconds / PERIOD)
     return LegLog(connected=start, ended=start + seconds, arrivals=[start + i * PERIOD for i in range(frames)],
-                  ended_by="us")  # fmt: skip
+                  ended_by="us", last_voiced=start + 1.0)  # fmt: skip
 
 
 def _result(logs: list[LegLog]) -> dict:
@@ -55,3 +55,9 @@ def test_missing_frames_show_in_the_coverage():
     thin.arrivals = thin.arrivals[::2][:-1] + [thin.arrivals[-1]]  # every other frame, paced at 40 ms
     stats = frame_stats([thin])
     assert stats["coverage"] < 0.6 and not bars_met(_result([thin]))
+
+
+def test_frames_of_silence_alone_are_not_a_served_call():
+    mute = _steady(100.0, 10.0)
+    mute.last_voiced = 0.0  # paced frames, but the bot never said a word
+    assert mute.failed and not bars_met(_result([mute, _steady(100.0, 10.0)]))

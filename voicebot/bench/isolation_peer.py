@@ -3,8 +3,8 @@ time every audio frame they receive, and, part-way through, a burst of HTTP API 
 
 What a caller hears is the gap between consecutive frames: the bot sends one 20 ms frame every 20 ms
 (silence when quiet), so a frame's lateness is its gap minus 20 ms, and a gap over 200 ms is audible
-silence. Nothing is taken on trust: a leg that gets no audio, one the bot drops without its hang-up
-frame, and one that fails to connect are failed calls; the silence from a leg's last frame to the moment
+silence. Nothing is taken on trust: a leg that gets no audio, only silence (no greeting within 5 s), one
+the bot drops without its hang-up frame, and one that fails to connect are failed calls; the silence from a leg's last frame to the moment
 it hangs up counts as a gap; and the frames received are compared with the frames the call's length
 calls for. The legs run here, in their own process, and the burst in a process of its own (reading
 80 000-row exports would otherwise delay this one's clock readings); this process's own timer lag is
@@ -38,6 +38,7 @@ KIND_HANGUP, KIND_UUID, KIND_SLIN16 = 0x00, 0x01, 0x12
 QUIET_BEFORE_SPEAKING = 0.5  # the caller speaks once the bot has been quiet this long
 SPEECH_SHARE = 0.3  # and talks at most this share of the call
 MIN_COVERAGE = 0.95  # frames received / frames the call's length calls for
+MUTE_AFTER = 5.0  # a call this long in which the bot said nothing was not served (silence frames only)
 
 
 @dataclass
@@ -46,11 +47,13 @@ class LegLog:
     ended: float = 0.0
     arrivals: list[float] = field(default_factory=list)  # when each audio frame's header arrived
     ended_by: str = ""  # "us" (time is up), "bot" (its hang-up frame), "closed" (dropped), "error: …"
-    last_voiced: float = 0.0
+    last_voiced: float = 0.0  # 0: the bot never said anything
 
     @property
     def failed(self) -> bool:
-        return not self.arrivals or self.ended_by not in ("us", "bot")
+        """No audio, a call that ended badly, or one where the bot stayed silent (no greeting) for 5 s."""
+        mute = not self.last_voiced and self.ended - self.connected >= MUTE_AFTER
+        return not self.arrivals or self.ended_by not in ("us", "bot") or mute
 
     def gaps(self) -> list[float]:
         """Gaps between frames, and the silence from the last frame to our hang-up."""
