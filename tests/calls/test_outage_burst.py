@@ -3,7 +3,8 @@
 Every caller is routed to the bot by FastAGI and hears the announcement over AudioSocket (checked against
 the audio the bot renders, not just "some sound"); it takes no slot and no recogniser. The callers who
 stay silent end `announcement_heard` with no callback; the ones who press a key ask for more and compete
-for the 2 slots: two get a dialogue, the rest the overflow message and a callback.
+for the 2 slots: two get a dialogue, the rest the overflow message and a callback. One who hangs up during
+the announcement ends `announcement_partial`.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ async def test_forty_callers_hear_the_outage_with_two_slots(
     peers: list[AudioSocketPeer] = []
     actions: list[str] = []
     asking: set[uuid.UUID] = set()
+    leaving: set[uuid.UUID] = set()
 
     try:
         async with FastAGIServer({"inbound": router}, host="127.0.0.1", port=0) as agi:
@@ -117,9 +119,13 @@ async def test_forty_callers_hear_the_outage_with_two_slots(
                     asking.add(peer.call_uuid)
                     await asyncio.sleep(1.0)
                     await peer.send_dtmf("1")
+                elif i == CALLERS - 1:  # hangs up during the announcement
+                    leaving.add(peer.call_uuid)
+                    await asyncio.sleep(1.5)
+                    await peer.hang_up()
 
             await asyncio.gather(*(caller(i) for i in range(CALLERS)))
-            silent = [p for p in peers if p.call_uuid not in asking]
+            silent = [p for p in peers if p.call_uuid not in asking | leaving]
             ended = await asyncio.gather(*(p.wait_ended(60.0) for p in silent))
             assert ended == ["bot_hangup"] * len(silent)
             # The askers without a slot hear the overflow message and are hung up; then the two in a
@@ -148,7 +154,11 @@ async def test_forty_callers_hear_the_outage_with_two_slots(
         settings.company_name, "В доме пять по улице Ленина нет холодной воды до восемнадцати часов"
     )
     expected = await engine.announcements.audio(text, 16000)
-    deaf = [str(p.call_uuid) for p in peers if not contains_announcement(p.audio(), expected)]
+    deaf = [
+        str(p.call_uuid)
+        for p in peers
+        if p.call_uuid not in leaving and not contains_announcement(p.audio(), expected)
+    ]
     assert not deaf
     assert engine.announcements.renders == 2  # the announcement and the goodbye, once each for 40 callers
 
@@ -157,8 +167,10 @@ async def test_forty_callers_hear_the_outage_with_two_slots(
         callbacks = (await session.execute(select(Callback))).scalars().all()
     assert len(rows) == CALLERS
     heard = [c for c in rows.values() if c.outcome == "announcement_heard"]
-    assert len(heard) == CALLERS - ASKING
+    assert len(heard) == CALLERS - ASKING - 1
     assert all(c.scenario == "announcement" and c.answered_at is not None for c in heard)
+    [partial] = [c for c in rows.values() if c.outcome == "announcement_partial"]
+    assert partial.id in leaving and partial.scenario == "announcement"
     overflow = [c for c in rows.values() if c.outcome == "overflow"]
     dialogues = [c for c in rows.values() if c.scenario == "inbound_router" and c.outcome != "overflow"]
     assert len(dialogues) == SLOTS and len(overflow) == ASKING - SLOTS
