@@ -44,7 +44,10 @@ def _healthy(port: int) -> bool:
 def _children(proc: subprocess.Popen) -> dict[str, psutil.Process]:
     found = {}
     for child in psutil.Process(proc.pid).children():
-        cmdline = " ".join(child.cmdline())
+        try:
+            cmdline = " ".join(child.cmdline())
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):  # a killed child the supervisor has yet to reap
+            continue
         if "--no-http" in cmdline:
             found["voice"] = child
         elif "--no-telephony" in cmdline:

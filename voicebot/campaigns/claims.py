@@ -86,7 +86,7 @@ _CLAIM_PENDING = text(
         SELECT id FROM campaign_contacts c
          WHERE campaign_id = :cid AND state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= :now)
            AND {_CONTACT_OK}
-         ORDER BY next_attempt_at
+         ORDER BY next_attempt_at, id  -- ties (never tried yet) in the order of the uploaded list
          LIMIT :n
          FOR UPDATE SKIP LOCKED)
     UPDATE campaign_contacts c
