@@ -6,6 +6,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
+class Slot:
+    """A held dialogue slot (truthy) or a refusal (falsy). `release()` frees it before the block ends: a
+    call whose caller has gone need not hold its slot while its recording is encoded."""
+
+    def __init__(self, admission: Admission | None) -> None:
+        self._admission = admission
+
+    def __bool__(self) -> bool:
+        return self._admission is not None
+
+    def release(self) -> None:
+        if self._admission is not None:
+            self._admission.active -= 1
+            self._admission = None
+
+
 class Admission:
     def __init__(self, limit: int) -> None:
         if limit < 0:
@@ -18,13 +34,14 @@ class Admission:
         return self.active >= self.limit
 
     @contextmanager
-    def slot(self) -> Iterator[bool]:
-        """Yields True with a slot held for the block, False when none is free (nothing held)."""
+    def slot(self) -> Iterator[Slot]:
+        """Yields a held slot for the block (released at its end at the latest), or a falsy refusal."""
         if self.full:
-            yield False
+            yield Slot(None)
             return
         self.active += 1
+        slot = Slot(self)
         try:
-            yield True
+            yield slot
         finally:
-            self.active -= 1
+            slot.release()

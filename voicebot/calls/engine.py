@@ -129,7 +129,7 @@ class VoiceEngine:
                         "voice call started",
                         extra={"scenario": spec.scenario, "phone": mask_phone(spec.phone)},
                     )
-                    return await VoiceCall(self, transport, spec, notify).run()
+                    return await VoiceCall(self, transport, spec, notify, on_hangup=admitted.release).run()
                 reason = "no_asr" if self.recognizers is None else "full"
                 ADMISSION_REFUSALS.labels(reason).inc()
                 log.warning("call answered with the overflow message", extra={"reason": reason})

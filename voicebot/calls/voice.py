@@ -84,9 +84,15 @@ def recording_path(root: Path, call_id: uuid.UUID, when: datetime | None = None)
 
 class VoiceCall:
     def __init__(
-        self, engine: VoiceEngine, transport: CallTransport, spec: CallSpec, notify: Notify | None = None
+        self,
+        engine: VoiceEngine,
+        transport: CallTransport,
+        spec: CallSpec,
+        notify: Notify | None = None,
+        on_hangup: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
+        self.on_hangup = on_hangup  # the call is over for the caller (its slot may go to the next one)
         self.transport = transport
         self.spec = spec
         self.notify = notify or _ignore
@@ -366,17 +372,24 @@ class VoiceCall:
                 await self.dialogue.respond(CallerInput("hangup"))
 
     async def _shutdown(self) -> tuple[Path, float] | None:
+        """Hang up, hand the recogniser back and free the dialogue slot, then finish the recording: its
+        encoding (one at a time, low priority) can take a while when many calls end together, and must
+        hold neither the pool's warm recogniser nor a slot meanwhile."""
         assert self.media is not None
         if not self.transport.closed:
             with logged_failure(log, "hanging up the media session", **self.extra):
                 await self.media.hangup()
+        with logged_failure(log, "stopping the media session", **self.extra):
+            await self.media.stop()
+        close = getattr(self.recognizer, "close", None)
+        if close is not None:
+            with logged_failure(log, "closing the recogniser", **self.extra):
+                await close()
+        if self.on_hangup is not None:
+            self.on_hangup()
         recording = None
         try:
             recording = await self.media.close()
         except Exception:
             log.exception("closing the media session failed", extra=self.extra)
-        close = getattr(self.recognizer, "close", None)
-        if close is not None:
-            with logged_failure(log, "closing the recogniser", **self.extra):
-                await close()
         return recording

@@ -161,16 +161,20 @@ class MediaSession:
         if cfg.silence_timeout is not None:
             self._spawn(self._silence_watch(cfg.silence_timeout), "silence")
 
-    async def close(self) -> tuple[Path, float] | None:
-        """Stop everything; returns (recording path, duration) when recording. Safe to call twice."""
-        if self._closed:
-            return self._recording
-        self._closed = True
+    async def stop(self) -> None:
+        """Stop playing, listening and recognising (the recording is finished by `close()`)."""
         if self.player is not None:
             await self.player.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def close(self) -> tuple[Path, float] | None:
+        """Stop everything; returns (recording path, duration) when recording. Safe to call twice."""
+        if self._closed:
+            return self._recording
+        self._closed = True
+        await self.stop()
         if self.recorder is not None:
             self._recording = await self.recorder.finish()
         return self._recording
