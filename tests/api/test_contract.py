@@ -54,6 +54,25 @@ async def test_wrong_content_type_is_415(client, keys):
     assert bad_json.status_code == 422  # JSON with missing fields stays a validation error
 
 
+async def test_a_bad_csv_upload_form_is_422_not_415(client, keys):
+    """The CSV endpoint takes multipart: a missing file or a bad field names the field, not "send JSON"."""
+    no_file = await client.post(
+        f"{API}/campaigns/csv", data={"name": "x", "scenario": "announcement"}, headers=auth(keys["staff"])
+    )
+    assert no_file.status_code == 422, no_file.text
+    assert [(d["location"], d["field"], d["code"]) for d in no_file.json()["error"]["details"]] == [
+        ("body", "file", "missing")
+    ]
+    bad_field = await client.post(
+        f"{API}/campaigns/csv",
+        data={"name": "x", "scenario": "announcement", "max_concurrent": "abc"},
+        files={"file": ("c.csv", b"phone,message\n+79161234501,m\n", "text/csv")},
+        headers=auth(keys["staff"]),
+    )
+    assert bad_field.status_code == 422, bad_field.text
+    assert bad_field.json()["error"]["details"][0]["field"] == "max_concurrent"
+
+
 async def test_replay_keeps_the_types(client, keys):
     body = {
         "name": "Оповещение",

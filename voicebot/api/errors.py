@@ -13,7 +13,7 @@ import json
 import logging
 from typing import Any, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -171,7 +171,15 @@ def _is_json_body_error(request: Request, exc: RequestValidationError) -> bool:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not kind or "json" in kind or request.method not in ("POST", "PUT", "PATCH"):
         return False
+    if _takes_form(request):  # a form endpoint (CSV upload): a missing or bad field is a 422
+        return False
     return any(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors())
+
+
+def _takes_form(request: Request) -> bool:
+    """The matched route reads form fields or files (multipart), not a JSON body."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    return any(isinstance(p.field_info, params.Form) for p in getattr(dependant, "body_params", ()))
 
 
 def install_error_handlers(app: FastAPI) -> None:
