@@ -198,7 +198,7 @@ async def test_chat_endpoints_need_csrf_and_report_errors_as_json(client, keys):
     )
     assert no_token.status_code == 403 and no_token.json()["error"]["status"] == 403
     unknown = await client.post("/try/chats", json={"scenario": "nope"}, headers=headers)
-    assert unknown.status_code == 422 and "nope" in unknown.json()["error"]["message"]
+    assert unknown.status_code == 422 and "Проверьте" in unknown.json()["error"]["message"]  # Russian
     gone = await client.post("/try/chats/abc", json={"text": "алло"}, headers=headers)
     assert gone.status_code == 404
     junk = await client.post(
@@ -213,3 +213,15 @@ async def test_static_files_the_local_plotly_bundle_and_the_upload_allowance(cli
     assert plotly.status_code == 200 and len(plotly.content) > 1_000_000
     limits = [m.kwargs["upload_paths"] for m in web_app.user_middleware if "upload_paths" in m.kwargs]
     assert limits and all("/campaigns/new" in paths for paths in limits)
+
+
+async def test_a_missing_record_or_a_bad_address_answers_in_russian(client, keys):
+    """The services' messages are English (the API's); a page never shows them to staff."""
+    await login(client, keys["admin"])
+    for path in ("/calls/00000000-0000-0000-0000-000000000000", "/campaigns/999999"):
+        missing = await client.get(path)
+        assert missing.status_code == 404, path
+        assert "not found" not in missing.text and "Такой записи нет" in missing.text, path
+    bad = await client.get("/campaigns/abc")
+    assert bad.status_code == 422
+    assert "Input should" not in bad.text and "Проверьте введённые данные" in bad.text

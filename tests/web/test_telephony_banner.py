@@ -42,6 +42,8 @@ async def test_healthz_and_banner_show_what_the_doctor_found(
     page = await client.get("/dashboard")
     assert 'id="telephony-banner"' in page.text and "Телефония не готова" in page.text
     assert "res_speech is not loaded" in page.text
+    # each finding says in Russian what it is about; the technical line stays for the IT person
+    assert "Asterisk настроен не полностью: <code>Asterisk: module res_speech" in page.text
 
 
 async def test_no_banner_when_telephony_is_well_or_not_run_here(client, keys, web_app, health_slot):

@@ -7,6 +7,7 @@ in the route class, before those handlers see them.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -39,6 +40,24 @@ TITLES = {
 }
 
 
+# What a page says when the service's own message is not in Russian (API messages are English).
+FALLBACK_MESSAGES = {
+    400: "Запрос не удалось разобрать. Обновите страницу и повторите действие.",
+    404: "Такой записи нет: возможно, её удалили или в адресе ошибка.",
+    409: "Сейчас это действие невозможно: обновите страницу и посмотрите текущее состояние.",
+    413: "Файл или запрос слишком большой.",
+    416: "Запрошенный фрагмент записи недоступен.",
+    422: "Проверьте введённые данные: некоторые значения неверны.",
+}
+
+
+def russian_message(status: int, message: str) -> str:
+    """The message itself when it is Russian, else a Russian one for its status (never an English text)."""
+    if re.search("[А-Яа-яЁё]", message or ""):
+        return message
+    return FALLBACK_MESSAGES.get(status, "Что-то пошло не так. Обновите страницу и повторите действие.")
+
+
 def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "") or request.url.path.endswith(".json")
 
@@ -47,6 +66,7 @@ def error_page(
     request: Request, status: int, message: str, headers: dict[str, str] | None = None
 ) -> Response:
     title = TITLES.get(status, "Ошибка")
+    message = russian_message(status, message)
     if wants_json(request):
         return JSONResponse(
             {"error": {"status": status, "title": title, "message": message}}, status, headers
@@ -85,11 +105,10 @@ def login_page(request: Request, status: int = 401, error: str | None = None) ->
 
 
 def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(p) for p in error.get("loc", ())[1:]) or "запрос"
-        parts.append(f"{where}: {error.get('msg', '')}")
-    return "Проверьте поля: " + "; ".join(parts)
+    # pydantic's texts and the fields' code names are English: say it in Russian, say where
+    places = {str(error.get("loc", ("",))[0]) for error in exc.errors()}
+    where = "в адресе страницы" if places <= {"path", "query"} else "в форме"
+    return f"Проверьте введённые данные: некоторые значения {where} неверны."
 
 
 class UiRoute(APIRoute):

@@ -278,3 +278,22 @@ def plural(n: int, one: str, few: str, many: str) -> str:
 def count(n: int, one: str, few: str, many: str) -> str:
     """«4 звонка»: the number followed by the right form."""
     return f"{n} {plural(n, one, few, many)}"
+
+
+# The part of the telephony a `voicebot doctor` finding is about (the text before its first colon),
+# said in Russian above the technical line (which stays as the doctor wrote it: commands, paths).
+TELEPHONY_PARTS = {
+    "AMI": "Нет управления звонками: сервис не подключён к Asterisk (AMI)",
+    "Asterisk": "Asterisk настроен не полностью",
+    "dialplan": "Ошибка в диалплане Asterisk",
+    "FastAGI": "Asterisk не достучится до маршрутизации звонков (FastAGI)",
+    "AudioSocket": "Asterisk не достучится до голосового канала (AudioSocket)",
+    "speech model": "Нет модели распознавания русской речи",
+    "sounds": "Asterisk не найдёт звуковые подсказки",
+    "telephony check failed": "Проверка телефонии не выполнилась",
+}
+
+
+def telephony_part(problem: str) -> str:
+    """What a doctor finding is about, in Russian."""
+    return TELEPHONY_PARTS.get(str(problem).split(":", 1)[0].strip(), "Неполадка телефонии")

@@ -13,7 +13,16 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 from voicebot.dialogue.categories import categories_for
-from voicebot.web.labels import RECORD_CODES, RECORD_COLUMN_CODES, TABLES, any_label, count, label, plural
+from voicebot.web.labels import (
+    RECORD_CODES,
+    RECORD_COLUMN_CODES,
+    TABLES,
+    any_label,
+    count,
+    label,
+    plural,
+    telephony_part,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -136,6 +145,7 @@ templates.env.filters.update(
     record_cell=record_cell,
     who=lambda actor: str(actor or "—").removeprefix("web:").removeprefix("key:"),
     masked=masked,
+    telephony_part=telephony_part,
 )
 
 
