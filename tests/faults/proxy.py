@@ -2,16 +2,26 @@
 
 `cut("refuse")` drops every open connection and closes new ones at once (a database that went down);
 `cut("blackhole")` drops them and then accepts new ones without ever answering (a network partition:
-the client hangs until its own timeout). `restore()` forwards again.
+the client hangs until its own timeout); `cut("reject")` answers each new session the way a running
+server does when it will not take one (`ALTER DATABASE … ALLOW_CONNECTIONS false`, a server starting
+up or shutting down): a protocol ErrorResponse with SQLSTATE 55000. `restore()` forwards again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
 from typing import Literal
 
-Mode = Literal["refuse", "blackhole"]
+Mode = Literal["refuse", "blackhole", "reject"]
+
+_SSL_REQUEST = 80877103
+_REJECTION = b"".join(
+    code + text.encode() + b"\0"
+    for code, text in ((b"S", "FATAL"), (b"V", "FATAL"), (b"C", "55000"),
+                       (b"M", 'database "voicebot" is not currently accepting connections'))
+) + b"\0"  # fmt: skip
 
 
 class PgProxy:
@@ -68,6 +78,9 @@ class PgProxy:
                 while not reader.at_eof() and self.mode == "blackhole":
                     await reader.read(65536)
                 return
+            if self.mode == "reject":
+                await self._reject(reader, writer)
+                return
             if self.target_socket:
                 up_reader, up_writer = await asyncio.open_unix_connection(self.target_socket)
             else:
@@ -87,6 +100,18 @@ class PgProxy:
         finally:
             writer.transport.abort()
             self._writers.discard(writer)
+
+    @staticmethod
+    async def _reject(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Read the startup packet (declining SSL first if asked) and answer it with a FATAL 55000."""
+        while True:
+            (length,) = struct.unpack("!i", await reader.readexactly(4))
+            body = await reader.readexactly(length - 4)
+            if struct.unpack("!i", body[:4])[0] != _SSL_REQUEST:
+                break
+            writer.write(b"N")
+        writer.write(b"E" + struct.pack("!i", len(_REJECTION) + 4) + _REJECTION)
+        await writer.drain()
 
     @staticmethod
     async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -105,6 +105,35 @@ async def test_records_written_during_an_outage_are_replayed_once(db, pg_proxy, 
         await records.close()
 
 
+async def test_a_database_closed_to_connections_is_an_outage_not_a_bad_entry(
+    db, pg_proxy, proxied_url, tmp_path
+):
+    """Seen on the real exchange: `ALTER DATABASE … ALLOW_CONNECTIONS false` for 8 s made every journal
+    entry of the calls in progress "refused by the database" (SQLSTATE 55000 at connect) after three
+    tries: their ends and callbacks were never written. A server that will not open a session is an
+    outage; the entries wait for it."""
+    account, meter = await _seed_meter(db)
+    records = await CallRecords.open(
+        proxied_url, tmp_path / "journal.sqlite3", read_timeout=0.5, write_wait=1.0
+    )
+    records.replayer.statement_timeout = 1.0
+    try:
+        await pg_proxy.cut("reject")
+        call_id = await asyncio.wait_for(_one_call(records, account, meter), WRITE_BOUND)
+        for _ in range(5):  # more rounds than an entry's attempts: none of them may count against it
+            assert await records.replayer.replay_once() == -1
+        backlog = await records.journal.backlog()
+        assert (backlog.pending >= 5, backlog.failed) == (True, 0)
+        assert not records.replayer.database_up
+
+        pg_proxy.restore()
+        assert await records.replayer.drain(within=30)
+        assert await _counts(db, call_id) == EXPECTED
+        assert (await records.journal.backlog()).failed == 0
+    finally:
+        await records.close()
+
+
 async def test_an_entry_applied_just_before_a_crash_is_not_applied_twice(db, proxied_url, tmp_path):
     account, meter = await _seed_meter(db)
     path = tmp_path / "journal.sqlite3"

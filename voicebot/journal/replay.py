@@ -4,8 +4,10 @@ Exactly once: each entry's key goes into `journal_applied` in the same transacti
 an entry applied just before a crash (but not yet marked locally) is skipped when replayed. Order: one
 entry at a time, oldest first; a later entry never overtakes an earlier one.
 
-An error that means "the database is not there" (connection refused or lost, timeouts) stops the
-round and retries later with backoff; an error the database gives for the entry itself (a constraint,
+An error that means "the database is not there" (connection refused or lost, timeouts, a server that
+refuses sessions: starting up, shutting down, too many clients, a database closed to connections — SQLSTATE
+classes 08, 53 and 57P, or anything raised before the entry's own statements ran) stops the round and
+retries later with backoff; an error the database gives for the entry itself (a constraint,
 bad data) is retried a few times and then the entry is marked failed and skipped, so one bad record
 cannot hold every later call's records hostage. Failed entries stay in the local file and are counted
 in `voicebot_journal_failed_total`.
@@ -41,12 +43,26 @@ APPLIED_KEPT_SECONDS = 24 * 3600
 KEYS_KEPT_DAYS = 7
 
 
+# SQLSTATE classes that say the server (not the entry) is the trouble: connection exceptions, insufficient
+# resources (too many connections, disk full), operator intervention (shutdown, cannot connect now).
+_OUTAGE_SQLSTATES = ("08", "53", "57P")
+
+
+class _BeforeEntry(Exception):
+    """Failed before the entry's own statements ran (connecting, the session's settings, the claim)."""
+
+
 def is_outage(exc: BaseException) -> bool:
     """True when `exc` says the database is unreachable (retry later), not that the entry is wrong."""
+    if isinstance(exc, _BeforeEntry):
+        return True
     if isinstance(exc, OSError | TimeoutError | ConnectionError | PoolTimeoutError | DisconnectionError):
         return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+        if sqlstate.startswith(_OUTAGE_SQLSTATES):
             return True
         name = type(exc.orig).__name__ if exc.orig is not None else ""
         # asyncpg: connection errors, "cannot connect now", "too many connections", shutdowns, interface.
@@ -160,10 +176,14 @@ class Replayer:
                 raise LookupError(f"unknown journal operation {entry.op!r}")
             # A partitioned network never answers: bound the whole attempt, not only the statement.
             async with asyncio.timeout(self.statement_timeout * 2), self.db.transaction() as session:
-                await session.execute(
-                    text(f"SET LOCAL statement_timeout = {int(self.statement_timeout * 1000)}")
-                )
-                if await session.scalar(_CLAIM_KEY, {"key": entry.key, "op": entry.op}) is not None:
+                try:  # nothing here depends on the entry: a failure means the database is not usable
+                    await session.execute(
+                        text(f"SET LOCAL statement_timeout = {int(self.statement_timeout * 1000)}")
+                    )
+                    claimed = await session.scalar(_CLAIM_KEY, {"key": entry.key, "op": entry.op})
+                except Exception as exc:
+                    raise _BeforeEntry(f"{type(exc).__name__}: {exc}") from exc
+                if claimed is not None:
                     await fn(session, entry.payload)
         except Exception as exc:
             return await self._failed(entry, exc)
