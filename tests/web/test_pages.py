@@ -167,6 +167,7 @@ async def test_campaign_csv_upload_reports_bad_rows_and_actions_work(client, key
     page = await client.get(f"/campaigns/{campaign_id}")
     assert "Пауза</button>" in page.text and "Запустить</button>" not in page.text
     assert "не телефон" in page.text  # the upload report stays on the campaign page
+    assert "(web:" not in page.text and "(key:" not in page.text  # who created it, as the other pages say it
     assert (await client.post(f"/campaigns/{campaign_id}/cancel", data={"csrf": csrf})).status_code == 303
     conflict = await client.post(f"/campaigns/{campaign_id}/pause", data={"csrf": csrf})
     assert conflict.status_code == 409 and "другом состоянии" in conflict.text
