@@ -173,6 +173,8 @@ async def test_text_chat_completes_a_meter_readings_dialogue(
     assert await outcome.get_attribute("data-outcome") == "readings_accepted", await page.locator(
         "#chat-log"
     ).inner_text()
+    chat = await page.locator("#chat-log").inner_text()
+    assert "распознано: согласие (уверенность" in chat and "affirm" not in chat  # intents by Russian name
     async with db.session() as s:  # «Проверить бота» is a sandbox: the readings were shown, not saved
         assert await s.scalar(text("SELECT count(*) FROM readings")) == 0
     await page.set_viewport_size(PHONE)

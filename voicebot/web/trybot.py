@@ -15,7 +15,7 @@ from voicebot.services.errors import ServiceError
 from voicebot.services.simulations import SimulationIn, TurnIn
 from voicebot.web.auth import WebUser, area, check_csrf
 from voicebot.web.errors import UiRoute
-from voicebot.web.labels import OUTCOMES
+from voicebot.web.labels import INTENTS, OUTCOMES
 from voicebot.web.templating import render
 
 router = APIRouter(route_class=UiRoute)
@@ -26,7 +26,7 @@ SimulationId = Path(min_length=1, max_length=64)
 async def try_page(request: Request, user: WebUser = Depends(area("try"))) -> HTMLResponse:
     library = cached_library(str(request.app.state.settings.scenarios_dir))
     scenarios = [(name, list(library.get(name).directions)) for name in library.names()]
-    return render(request, "try.html", {"scenarios": scenarios, "outcomes": OUTCOMES})
+    return render(request, "try.html", {"scenarios": scenarios, "outcomes": OUTCOMES, "intents": INTENTS})
 
 
 async def _json_body(request: Request) -> dict[str, Any]:

@@ -6,6 +6,8 @@
   const start = $("chat-start"), stop = $("chat-stop"), result = $("chat-result");
   const labels = document.getElementById("outcome-labels");
   const OUTCOMES = labels ? JSON.parse(labels.textContent) : {};
+  const intentLabels = document.getElementById("intent-labels");
+  const INTENTS = intentLabels ? JSON.parse(intentLabels.textContent) : {};
   let chatId = null;
 
   function add(kind, text, meta) {
@@ -30,9 +32,13 @@
   function understood(turn) {
     if (!turn.understood) return "";
     const intent = turn.understood.intent || {};
-    const name = typeof intent === "object" ? (intent.name || "—") + (intent.confidence != null ? " (" + intent.confidence.toFixed(2) + ")" : "") : intent;
+    // the intent by its Russian name and the confidence in per cent, as on a call's page
+    const code = typeof intent === "object" ? intent.name : intent;
+    const name = code ? INTENTS[code] || code : "—";
+    const sure = typeof intent === "object" && intent.confidence != null
+      ? " (уверенность " + Math.round(100 * intent.confidence) + " %)" : "";
     const entities = (turn.understood.entities || []).map((e) => e.entity + " = " + shown(e.value)).join("; ");
-    return "понято: " + name + (entities ? " · " + entities : "");
+    return "распознано: " + name + sure + (entities ? " · " + entities : "");
   }
   function busy(flag) {
     input.disabled = send.disabled = flag || !chatId;
