@@ -184,3 +184,19 @@ async def test_the_documented_error_item_is_the_one_sent(client):
     assert set(item["required"]) == {"location", "field", "reason", "code"}
     detail = schema["components"]["schemas"]["ErrorDetail"]
     assert detail["properties"]["details"]["items"]["$ref"] == "#/components/schemas/ErrorItem"
+
+
+async def test_a_refused_query_or_body_value_is_named_in_details(client, keys):
+    """details points at the value whenever there is one (docs/api.md: empty only when nothing to point at)."""
+    ops = auth(keys["ops"])  # webhook_url: tests/api/test_webhook_destinations.py
+    zone = await client.get(f"{API}/analytics/summary", params={"tz": "Mars/Olympus"}, headers=ops)
+    since = await client.get(
+        f"{API}/analytics/summary", params={"since": "2026-12-02", "until": "2026-12-01"}, headers=ops
+    )
+    for response, where in (
+        (zone, ("query", "tz")),
+        (since, ("query", "since")),
+    ):
+        assert response.status_code == 422, response.text
+        details = response.json()["error"]["details"]
+        assert [(d["location"], d["field"]) for d in details] == [where], response.text

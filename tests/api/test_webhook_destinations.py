@@ -52,3 +52,6 @@ async def test_api_refuses_a_private_campaign_webhook(client, keys, api_settings
     )
     assert response.status_code == 422
     assert "webhook_url" in response.json()["error"]["message"]
+    assert [(d["location"], d["field"]) for d in response.json()["error"]["details"]] == [
+        ("body", "webhook_url")
+    ]

@@ -118,7 +118,12 @@ def _zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ServiceError(422, f"time zone {name[:64]!r} is not an IANA name") from None
+        raise ServiceError(
+            422,
+            f"time zone {name[:64]!r} is not an IANA name",
+            details=[{"location": "query", "field": "tz", "reason": "not an IANA time zone (Europe/Moscow)",
+                      "code": "unknown_value"}],
+        ) from None  # fmt: skip
     return name
 
 
@@ -126,7 +131,13 @@ def _bounds(span: TimeRange, default_days: int = 30) -> tuple[datetime, datetime
     until = span.until or datetime.now(UTC)
     since = span.since or until - timedelta(days=default_days)
     if since >= until:
-        raise ServiceError(422, "since must be before until")
+        raise ServiceError(
+            422,
+            "since must be before until",
+            details=[
+                {"location": "query", "field": "since", "reason": "must be before until", "code": "invalid"}
+            ],
+        )
     return since, until
 
 

@@ -249,7 +249,13 @@ def check_webhook(settings: Settings, url: str | None) -> None:
         try:
             check_literal(url)
         except DestinationRefused as exc:
-            raise ServiceError(422, f"webhook_url: {exc}") from None
+            raise ServiceError(
+                422,
+                f"webhook_url: {exc}",
+                details=[
+                    {"location": "body", "field": "webhook_url", "reason": str(exc), "code": "rejected"}
+                ],
+            ) from None
 
 
 def check_policy(scenario: str, settings: dict[str, Any]) -> None:
