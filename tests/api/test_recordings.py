@@ -70,6 +70,7 @@ async def test_range_requests(client, keys, db, api_settings):
     assert open_end.content == AUDIO[10000:]
     beyond = await client.get(url, headers={**headers, "Range": "bytes=999999-"})
     assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(AUDIO)}"
+    assert [(d["location"], d["field"]) for d in beyond.json()["error"]["details"]] == [("header", "Range")]
     async with db.session() as s:  # every range is audited, the unsatisfiable one included
         assert await s.scalar(text("SELECT count(*) FROM audit_log")) == 4
 

@@ -28,6 +28,17 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _AUDIO_TYPES = {".ogg": "audio/ogg", ".opus": "audio/ogg", ".wav": "audio/wav", ".mp3": "audio/mpeg"}
 
 
+def _unsatisfiable(message: str, size: int) -> ServiceError:
+    """416 naming the Range header, with the size the client may ask within."""
+    return ServiceError(
+        416,
+        message,
+        headers={"Content-Range": f"bytes */{size}"},
+        details=[{"location": "header", "field": "Range", "reason": f"{message} (size {size} bytes)",
+                  "code": "range_not_satisfiable"}],
+    )  # fmt: skip
+
+
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     """(first, last) inclusive byte positions, None for the whole file; ServiceError 416 when unsatisfiable."""
     if not header:
@@ -35,17 +46,17 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     first_range = header.split(",", 1)[0].strip()  # several ranges: serve the first, as players ask one
     match = _RANGE.match(first_range)
     if not match or (not match.group(1) and not match.group(2)):
-        raise ServiceError(416, f"bad Range {header[:100]!r}", headers={"Content-Range": f"bytes */{size}"})
+        raise _unsatisfiable(f"bad Range {header[:100]!r}", size)
     start_text, end_text = match.groups()
     if not start_text:  # suffix: the last N bytes
         length = int(end_text)
         if length == 0:
-            raise ServiceError(416, "empty suffix range", headers={"Content-Range": f"bytes */{size}"})
+            raise _unsatisfiable("empty suffix range", size)
         return max(0, size - length), size - 1
     start = int(start_text)
     end = min(int(end_text), size - 1) if end_text else size - 1
     if start >= size or end < start:
-        raise ServiceError(416, "range outside the recording", headers={"Content-Range": f"bytes */{size}"})
+        raise _unsatisfiable("range outside the recording", size)
     return start, end
 
 
