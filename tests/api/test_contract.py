@@ -200,3 +200,12 @@ async def test_a_refused_query_or_body_value_is_named_in_details(client, keys):
         assert response.status_code == 422, response.text
         details = response.json()["error"]["details"]
         assert [(d["location"], d["field"]) for d in details] == [where], response.text
+
+
+async def test_a_value_outside_a_short_list_says_which_values_are_allowed(client, keys):
+    answer = await client.get(
+        f"{API}/analytics/timeseries", params={"interval": "minute"}, headers=auth(keys["ops"])
+    )
+    assert answer.status_code == 422
+    [item] = answer.json()["error"]["details"]
+    assert (item["field"], item["code"], item["allowed"]) == ("interval", "literal_error", ["hour", "day"])

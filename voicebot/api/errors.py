@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request, params
@@ -84,6 +85,13 @@ def _item(location: str, field: str, reason: str, code: str, allowed: Any = None
     }
 
 
+def _expected(entry: dict[str, Any]) -> list[str] | None:
+    """The accepted values of a pydantic literal or enum error ("'hour' or 'day'"), else None."""
+    if entry.get("type") not in ("literal_error", "enum"):
+        return None
+    return re.findall(r"'([^']*)'", str((entry.get("ctx") or {}).get("expected", ""))) or None
+
+
 def error_items(details: Any) -> list[dict[str, Any]]:
     """Any details a service attached, as the fixed list of ErrorItem dicts."""
     if details is None:
@@ -100,6 +108,7 @@ def error_items(details: Any) -> list[dict[str, Any]]:
                         ".".join(loc[1:]),
                         str(entry.get("msg", "")),
                         str(entry.get("type") or "invalid"),
+                        _expected(entry),
                     )
                 )
             elif isinstance(entry, dict) and {"location", "reason"} <= set(entry):
