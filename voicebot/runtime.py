@@ -319,7 +319,9 @@ async def running_call_control(rt: Runtime) -> AsyncIterator[None]:
     except OSError:
         log.exception("FastAGI could not listen; inbound calls will take the dialplan's overflow path")
     rt.ami = build_ami(settings)
-    MissedCallWatcher(rt.db, clock=rt.router.clock, callback_delay=rt.router.callback_delay).attach(rt.ami)
+    MissedCallWatcher(
+        rt.db, clock=rt.router.clock, callback_delay=rt.router.callback_delay, writer=rt.records.writer
+    ).attach(rt.ami)
     rt.dialer = build_dialer(settings, rt.db, rt.ami, rt.voice, rt.channels)
     MachineWatcher(rt.dialer.machine).attach(rt.ami)
     rt.transfers = build_transfers(settings, rt)

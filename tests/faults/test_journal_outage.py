@@ -166,3 +166,34 @@ async def test_the_journal_survives_a_restart_during_the_outage(db, pg_proxy, pr
         assert await _counts(db, call_id) == EXPECTED
     finally:
         await records.close()
+
+
+async def test_voice_messages_and_missed_callers_reported_during_an_outage_are_kept(db, pg_proxy, records):
+    """Seen on the real exchange: the dialplan's `VoicebotVoiceMessage` event (an overflowed caller hanging
+    up after the beep) and Asterisk's missed/abandoned reports were written straight to PostgreSQL and
+    dropped while it was away. Through the journal they wait for it."""
+    from voicebot.asterisk.ami_protocol import AMIMessage
+    from voicebot.sla.missed import MissedCallWatcher
+
+    watcher = MissedCallWatcher(records.db, clock=lambda: datetime.now(UTC), writer=records.writer)
+    await pg_proxy.cut("reject")
+    wav = "/nonexistent/vm.wav"  # its length is read at replay; unreadable here, the row is kept anyway
+    voice = AMIMessage([("Event", "UserEvent"), ("UserEvent", "VoicebotVoiceMessage"), ("CallerIDNum", "89161110001"),
+                        ("File", wav), ("Status", "HANGUP"), ("Reason", "overflow"),
+                        ("VoicebotUUID", "")])  # fmt: skip
+    missed = AMIMessage([("Event", "Hangup"), ("Context", "voicebot-inbound"), ("ChannelState", "4"),
+                         ("CallerIDNum", "89161110002")])  # fmt: skip
+    abandoned = AMIMessage([("Event", "QueueCallerAbandon"), ("CallerIDNum", "89161110003")])
+    for handler, message in ((watcher.on_user_event, voice), (watcher.on_hangup, missed),
+                             (watcher.on_abandon, abandoned)):  # fmt: skip
+        await asyncio.wait_for(handler(message), WRITE_BOUND)
+    assert (await records.journal.backlog()).pending == 3
+
+    pg_proxy.restore()
+    assert await records.replayer.drain(within=30)
+    async with db.session() as s:
+        messages = (await s.execute(text("SELECT phone, recording_path FROM voice_messages"))).all()
+        callbacks = dict((await s.execute(text("SELECT phone, reason FROM callbacks"))).all())
+    assert messages == [("+79161110001", wav)]
+    assert callbacks == {"+79161110001": "overflow", "+79161110002": "missed", "+79161110003": "abandoned"}
+    assert (await records.journal.backlog()).failed == 0

@@ -21,14 +21,16 @@ from voicebot.dialogue.store import STORE_OPS, DialogueStore
 from voicebot.health import Probe
 from voicebot.journal.ledger import CallLedger
 from voicebot.journal.local import LocalJournal
+from voicebot.journal.ops import merge
 from voicebot.journal.replay import Replayer
 from voicebot.journal.writer import DirectWriter, JournalWriter, Writer
 from voicebot.metrics import on_scrape, sample_pool
+from voicebot.sla.missed import MISSED_OPS
 
 log = logging.getLogger(__name__)
 
 CALLBACK_SCHEDULE = "callback.schedule"
-CALL_RECORD_OPS = STORE_OPS
+CALL_RECORD_OPS = merge(STORE_OPS, MISSED_OPS)  # + what Asterisk reports of callers not served
 
 
 class CallRecords:

@@ -5,7 +5,10 @@
 * `QueueCallerAbandon`: the caller gave up waiting for a human operator → callback "abandoned".
 * `UserEvent` `VoicebotVoiceMessage` → voice_messages.py.
 
-Handlers never raise into the AMI client: a failed write is logged and the event dropped.
+Each event becomes a journal entry (ops `MISSED_OPS`) when the watcher has the voice path's journalled
+writer: a database outage as the caller hangs up keeps the message and the callback on local disk until
+PostgreSQL is back (seen on the real exchange: written straight, they were dropped). Handlers never
+raise into the AMI client: a write that fails even so is logged.
 """
 
 from __future__ import annotations
@@ -14,29 +17,58 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicebot.asterisk.ami_protocol import AMIMessage
 from voicebot.db.callbacks import schedule_callback
 from voicebot.db.models import Call
 from voicebot.db.session import Database
+from voicebot.journal.writer import DirectWriter, Writer
 from voicebot.sla.callbacks import normalize_phone
-from voicebot.sla.voice_messages import EVENT_NAME, store_voice_message_event
+from voicebot.sla.voice_messages import EVENT_NAME, apply_voice_message_event, voice_message_payload
 
 log = logging.getLogger(__name__)
 
 INBOUND_CONTEXTS = frozenset({"voicebot-inbound"})
 UP = "6"
+VOICE_MESSAGE_EVENT = "voice_message.event"
+MISSED_CALLBACK = "callback.asterisk_event"
+
+
+async def apply_missed_callback(session: AsyncSession, p: dict[str, Any]) -> None:
+    call_id = p.get("call_id")
+    if call_id and not await session.scalar(select(Call.id).where(Call.id == call_id)):
+        call_id = None
+    await schedule_callback(
+        session,
+        p["phone"],
+        p["reason"],
+        missed_at=p["missed_at"],
+        delay=timedelta(seconds=p["delay_seconds"]),
+        source_call_id=call_id,
+        asterisk_event=call_id is None,  # Asterisk's own report of a caller in its queue
+    )
+
+
+MISSED_OPS = {VOICE_MESSAGE_EVENT: apply_voice_message_event, MISSED_CALLBACK: apply_missed_callback}
 
 
 class MissedCallWatcher:
     def __init__(
-        self, db: Database, *, clock: Callable[[], datetime], callback_delay: timedelta = timedelta(minutes=1)
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime],
+        callback_delay: timedelta = timedelta(minutes=1),
+        writer: Writer | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.callback_delay = callback_delay
+        self.writer = writer or DirectWriter(db, MISSED_OPS)  # serve passes the journalled one
 
     def attach(self, client: object) -> None:
         client.on("Hangup", self.on_hangup)  # type: ignore[attr-defined]
@@ -54,9 +86,9 @@ class MissedCallWatcher:
     async def on_user_event(self, event: AMIMessage) -> None:
         if (event.get("UserEvent") or "") != EVENT_NAME:
             return
-        fields = dict(event)
+        payload = voice_message_payload(dict(event), self.clock(), self.callback_delay)
         try:
-            await store_voice_message_event(self.db, fields, self.clock(), callback_delay=self.callback_delay)
+            await self.writer.write(VOICE_MESSAGE_EVENT, payload)
         except Exception:
             log.exception("could not store a voice message event")
 
@@ -64,20 +96,10 @@ class MissedCallWatcher:
         phone = normalize_phone(event.get("CallerIDNum"))
         if phone is None:
             return
-        call_id = _call_id(event)
+        payload = {"phone": phone, "reason": reason, "missed_at": self.clock(), "call_id": _call_id(event),
+                   "delay_seconds": self.callback_delay.total_seconds()}  # fmt: skip
         try:
-            async with self.db.transaction() as session:
-                if call_id and not await session.scalar(select(Call.id).where(Call.id == call_id)):
-                    call_id = None
-                await schedule_callback(
-                    session,
-                    phone,
-                    reason,
-                    missed_at=self.clock(),
-                    delay=self.callback_delay,
-                    source_call_id=call_id,
-                    asterisk_event=call_id is None,  # Asterisk's own report of a caller in its queue
-                )
+            await self.writer.write(MISSED_CALLBACK, payload)
         except Exception:
             log.exception("could not queue a callback", extra={"reason": reason})
 

@@ -13,10 +13,11 @@ import logging
 import uuid
 import wave
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from voicebot import rules
 from voicebot.db.callbacks import CallbackRefused, schedule_callback
@@ -74,6 +75,21 @@ async def store_voice_message_event(
     db: Database, fields: dict[str, str], now: datetime, *, callback_delay: Any = None
 ) -> int | None:
     """One `VoicebotVoiceMessage` event → a voice_messages row (id returned) and maybe a callback."""
+    async with db.transaction() as session:
+        return await apply_voice_message_event(session, voice_message_payload(fields, now, callback_delay))
+
+
+def voice_message_payload(
+    fields: dict[str, str], now: datetime, callback_delay: Any = None
+) -> dict[str, Any]:
+    """What the journal keeps of the event (op `VOICE_MESSAGE_EVENT`): replayed later, it means the same."""
+    delay = callback_delay.total_seconds() if callback_delay is not None else None
+    return {"fields": {k: str(v) for k, v in fields.items()}, "now": now, "delay_seconds": delay}
+
+
+async def apply_voice_message_event(session: AsyncSession, p: dict[str, Any]) -> int | None:
+    fields: dict[str, str] = p["fields"]
+    now: datetime = p["now"]
     phone = normalize_phone(fields.get("CallerIDNum"))
     status = (fields.get("Status") or "").upper()
     path = fields.get("File") or None
@@ -83,34 +99,35 @@ async def store_voice_message_event(
         fields.get("Callback", "") in ("1", "yes", "true") or reason == "overflow" or not recorded
     )
     message_id = None
-    async with db.transaction() as session:
-        call_id = _as_uuid(fields.get("VoicebotUUID"))
-        if call_id is not None and not await session.scalar(select(Call.id).where(Call.id == call_id)):
-            call_id = None  # the FK needs a calls row; the uuid alone is kept in the log
-        if recorded:
-            message_id = await session.scalar(
-                insert(VoiceMessage)
-                .values(
-                    call_id=call_id,
-                    phone=phone or fields.get("CallerIDNum"),
-                    recording_path=path,
-                    duration=recording_seconds(path),
-                    review_due_at=now + rules.VOICE_MESSAGE_REVIEW_WITHIN,
-                )
-                .returning(VoiceMessage.id)
+    call_id = _as_uuid(fields.get("VoicebotUUID"))
+    if call_id is not None and not await session.scalar(select(Call.id).where(Call.id == call_id)):
+        call_id = None  # the FK needs a calls row; the uuid alone is kept in the log
+    if recorded:
+        message_id = await session.scalar(
+            insert(VoiceMessage)
+            .values(
+                call_id=call_id,
+                phone=phone or fields.get("CallerIDNum"),
+                recording_path=path,
+                duration=recording_seconds(path),
+                review_due_at=now + rules.VOICE_MESSAGE_REVIEW_WITHIN,
             )
-        if phone and wants_callback:
-            kind = "overflow" if reason == "overflow" else ("requested" if recorded else "missed")
-            kwargs = {"delay": callback_delay} if callback_delay is not None else {}
-            try:  # the dialplan's own event on the AMI link stands for the call when it has no row
-                await schedule_callback(
-                    session, phone, kind, missed_at=now, source_call_id=call_id,
-                    asterisk_event=call_id is None, **kwargs,
-                )  # fmt: skip
-            except CallbackRefused as exc:  # the message is kept; only the call back is refused
-                log.warning(
-                    "voice message callback refused", extra={"phone": mask_phone(phone), "reason": str(exc)}
-                )
+            .returning(VoiceMessage.id)
+        )
+    if phone and wants_callback:
+        kind = "overflow" if reason == "overflow" else ("requested" if recorded else "missed")
+        kwargs = (
+            {"delay": timedelta(seconds=p["delay_seconds"])} if p.get("delay_seconds") is not None else {}
+        )
+        try:  # the dialplan's own event on the AMI link stands for the call when it has no row
+            await schedule_callback(
+                session, phone, kind, missed_at=now, source_call_id=call_id,
+                asterisk_event=call_id is None, **kwargs,
+            )  # fmt: skip
+        except CallbackRefused as exc:  # the message is kept; only the call back is refused
+            log.warning(
+                "voice message callback refused", extra={"phone": mask_phone(phone), "reason": str(exc)}
+            )
     log.info(
         "voice message event",
         extra={"voice_message_id": message_id, "status": status, "uuid": fields.get("VoicebotUUID")},
