@@ -68,3 +68,12 @@ async def test_bad_arguments_are_rejected_clearly(database_url, tmp_path):
     _, err = await asyncio.wait_for(proc.communicate(b""), 60)
     assert proc.returncode == 2
     assert "unknown scenario 'no_such_scenario'" in err.decode()
+
+
+async def test_the_text_mode_prints_no_empty_bot_line_at_the_hangup(db, database_url, tmp_path):
+    await load_demo_data(db)
+    proc = await _simulate(["meter_readings", "--phone", "+79161234501"], _env(database_url, tmp_path))
+    out, _ = await asyncio.wait_for(proc.communicate("да\n".encode()), 60)
+    lines = out.decode().splitlines()
+    assert "[конец: hangup]" in lines
+    assert all(line.strip() != "БОТ:" for line in lines), lines

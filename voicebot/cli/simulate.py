@@ -55,7 +55,8 @@ def _printer(as_json: bool):
         if as_json:
             sys.stdout.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
         elif "bot" in event:
-            sys.stdout.write(f"БОТ: {event['display']}\n")
+            if event["display"]:  # a hang-up ends the call with nothing said
+                sys.stdout.write(f"БОТ: {event['display']}\n")
             if event.get("end"):
                 sys.stdout.write(f"[конец: {event.get('outcome')}]\n")
         else:
