@@ -185,3 +185,27 @@ def test_every_scenario_and_outcome_of_the_flows_has_a_russian_name():
     missing = [name for name in library.names() if name not in SCENARIOS]
     missing += [o for name in library.names() for o in library.get(name).outcomes if o not in OUTCOMES]
     assert not missing, f"give these a Russian name in voicebot/web/labels.py: {sorted(set(missing))}"
+
+
+def test_every_audit_action_and_its_details_have_russian_names():
+    """The audit log page names each action, object and detail key in Russian (recording.denied, outage.*,
+    office.* … showed as codes)."""
+    from pathlib import Path
+
+    import voicebot
+    from voicebot.web.labels import AUDIT_ACTIONS, COLUMNS, OBJECT_TYPES
+
+    actions: set[str] = set()
+    for source in Path(voicebot.__file__).parent.rglob("*.py"):
+        code = source.read_text(encoding="utf-8")
+        for call in re.finditer(r"\baudit\((.{0,400}?)\)\s*$", code, re.S | re.M):
+            actions.update(re.findall(r'"([a-z_]+\.[a-z_]+)"', call.group(1)))
+        for line in re.findall(
+            r"\baction=.*", code
+        ):  # action="recording.listen" if … else "recording.denied"
+            actions.update(re.findall(r'"([a-z_]+\.[a-z_]+)"', line))
+    assert {"recording.listen", "recording.denied", "ticket.status", "outage.declare"} <= actions  # found
+    assert not actions - AUDIT_ACTIONS.keys(), sorted(actions - AUDIT_ACTIONS.keys())
+    assert not {action.split(".")[0] for action in actions} - OBJECT_TYPES.keys() - {"recording", "key"}
+    for key in ("via", "method", "error", "size", "bytes", "range", "status", "buildings", "chat_id"):
+        assert key in COLUMNS, key

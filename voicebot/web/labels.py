@@ -158,10 +158,23 @@ AUDIT_ACTIONS = {
     "call.review": "Оценил звонок",
     "key.create": "Создал ключ",
     "key.revoke": "Отозвал ключ",
+    "recording.denied": "Запрос записи отклонён",
+    "company_card.save": "Изменил карточку компании",
+    "house_chat.add": "Привязал домовой чат",
+    "house_chat.delete": "Удалил домовой чат",
+    "office.book": "Записал на приём",
+    "office.change": "Изменил запись на приём",
+    "office.slot_close": "Закрыл окно приёма",
+    "office.slots_add": "Добавил окна приёма",
+    "office.slots_import": "Загрузил окна приёма",
+    "outage.declare": "Объявил отключение",
+    "outage.change": "Изменил отключение",
+    "outage.end": "Завершил отключение",
 }
 OBJECT_TYPES = {
     "call": "звонок", "ticket": "заявка", "voice_message": "голосовое", "callback": "перезвон",
-    "api_key": "ключ", "campaign": "обзвон",
+    "api_key": "ключ", "campaign": "обзвон", "outage": "отключение", "house_chat": "домовой чат",
+    "office": "приём в офисе", "company_card": "карточка компании",
 }  # fmt: skip
 EVENT_TYPES = {"ticket.created": "Заявка создана", "contact.finished": "Контакт обзвона завершён"}
 DELIVERY_STATUSES = {
@@ -206,7 +219,9 @@ COLUMNS = {
     "review_due_at": "Разобрать до", "reviewed_at": "Разобрано", "call_id": "Звонок", "window_start": "С",
     "window_end": "До", "specialist": "Специалист", "purpose": "Цель", "attempts": "Попытки", "result": "Результат",
     "from": "было", "to": "стало", "role": "роль", "prefix": "начало ключа", "name": "название", "tags": "метки",
-    "range": "диапазон", "action": "действие",
+    "range": "диапазон", "action": "действие", "via": "запрос", "method": "метод", "error": "ошибка",
+    "size": "размер, байт", "bytes": "байты", "buildings": "домов", "chat_id": "чат", "added": "добавлено",
+    "closed": "закрыто окно", "slot_id": "окно приёма",
 }  # fmt: skip
 
 
