@@ -209,3 +209,28 @@ async def test_a_value_outside_a_short_list_says_which_values_are_allowed(client
     assert answer.status_code == 422
     [item] = answer.json()["error"]["details"]
     assert (item["field"], item["code"], item["allowed"]) == ("interval", "literal_error", ["hour", "day"])
+
+
+async def test_a_refused_scenario_or_campaign_settings_are_named_in_details(client, keys):
+    contacts = [{"phone": "+79161234501", "variables": {"message": "m"}}]
+    inbound = await client.post(
+        f"{API}/campaigns",
+        json={"name": "x", "scenario": "inbound_router", "contacts": contacts},
+        headers=auth(keys["staff"]),
+    )
+    assert inbound.status_code == 422
+    [item] = inbound.json()["error"]["details"]
+    assert (item["location"], item["field"]) == ("body", "scenario")
+    assert "announcement" in item["allowed"] and "inbound_router" not in item["allowed"]
+    window = await client.post(
+        f"{API}/campaigns",
+        json={
+            "name": "x",
+            "scenario": "announcement",
+            "contacts": contacts,
+            "settings": {"windows": {"weekday": ["25:00", "21:00"]}},
+        },
+        headers=auth(keys["staff"]),
+    )
+    assert window.status_code == 422
+    assert [(d["location"], d["field"]) for d in window.json()["error"]["details"]] == [("body", "settings")]

@@ -241,7 +241,13 @@ def check_scenario(settings: Settings, scenario: str) -> None:
     if scenario not in library.flows:
         raise ServiceError(422, f"unknown scenario {scenario!r}", details={"known": library.names()})
     if not library.get(scenario).takes_campaigns:
-        raise ServiceError(422, f"scenario {scenario!r} cannot be used for outbound calls")
+        outbound = [name for name in library.names() if library.get(name).takes_campaigns]
+        raise ServiceError(
+            422,
+            f"scenario {scenario!r} cannot be used for outbound calls",
+            details=[{"location": "body", "field": "scenario", "reason": "not an outbound scenario",
+                      "code": "unknown_value", "allowed": outbound}],
+        )  # fmt: skip
 
 
 def check_webhook(settings: Settings, url: str | None) -> None:
@@ -263,7 +269,11 @@ def check_policy(scenario: str, settings: dict[str, Any]) -> None:
     try:
         CampaignPolicy.from_settings(scenario, settings)
     except ValueError as exc:
-        raise ServiceError(422, f"settings: {exc}") from None
+        raise ServiceError(
+            422,
+            f"settings: {exc}",
+            details=[{"location": "body", "field": "settings", "reason": str(exc), "code": "rejected"}],
+        ) from None
 
 
 async def replay(db: Database, key: str | None, sha256: str) -> Created | None:
