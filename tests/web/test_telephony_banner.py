@@ -67,3 +67,28 @@ async def test_a_running_campaign_says_its_telephony_is_down(client, keys, web_a
     assert 'id="campaign-telephony"' in page.text and "звонки не идут" in page.text
     web_app.state.telephony_health = None
     assert 'id="campaign-telephony"' not in (await client.get(f"/campaigns/{campaign_id}")).text
+
+
+async def test_healthz_shows_a_lost_ami_link_at_once(client, web_app, web_settings, health_slot):
+    """Seen on the real exchange: after `core stop`, or with a wrong secret at start, /healthz kept the last
+    (healthy, or not yet run) doctor report for up to 5 minutes; the link's state is read live."""
+
+    async def telephony() -> dict:
+        return (await client.get("/healthz")).json()["telephony"]
+
+    settings = web_settings.model_copy(update={"asterisk_sounds_dir": web_settings.data_dir})
+    async with AMIServerEmulator(secret="s") as asterisk:
+        ami = AMIClient("127.0.0.1", asterisk.port, "voicebot", "s")
+        health = TelephonyHealth(settings, ami)
+        web_app.state.telephony_health = health
+        before = await telephony()  # not logged in (yet, or a wrong secret), no report yet
+        assert before["ok"] is False and before["problems"][0].startswith("AMI: not connected to Asterisk at")
+        await ami.connect()
+        try:
+            await health.refresh()
+            assert not any(p.startswith("AMI:") for p in (await telephony())["problems"])
+        finally:
+            await ami.close()  # the link is gone; the report on file still says it was fine
+    after = await telephony()
+    assert after["ok"] is False and after["problems"][0].startswith("AMI: not connected to Asterisk at")
+    assert health.problems[0] == after["problems"][0]  # the web UI's banner says the same

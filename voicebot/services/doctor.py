@@ -100,7 +100,7 @@ async def _ami_link(settings: Settings, client: AMIClient, own: bool, report: Do
     where = f"{settings.ami_host}:{settings.ami_port}"
     if not own:
         if not client.connected:
-            report.problems.append(f"AMI: not connected to Asterisk at {where} (down, or wrong secret)")
+            report.problems.append(_ami_not_connected(settings))
         return client.connected
     try:
         await asyncio.wait_for(client.connect(), CONNECT_TIMEOUT + 2)
@@ -252,25 +252,45 @@ def _sounds_check(settings: Settings, dialplan: Dialplan, report: DoctorReport) 
         )
 
 
+def _ami_not_connected(settings: Settings) -> str:
+    return (
+        f"AMI: not connected to Asterisk at {settings.ami_host}:{settings.ami_port} (down, or wrong secret)"
+    )
+
+
 def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
 class TelephonyHealth:
-    """The latest doctor report of a running `voicebot serve`, for /healthz and the web UI's banner."""
+    """The latest doctor report of a running `voicebot serve`, for /healthz and the web UI's banner.
+
+    The AMI link is read live on top of it: a report is redone every 5 minutes while all is well, and an
+    Asterisk that went away (or a serve that never logged in) must show at once, not at the next check.
+    """
 
     def __init__(self, settings: Settings, ami: AMIClient | None = None) -> None:
         self.settings, self.ami = settings, ami
         self.report: DoctorReport | None = None
 
+    def _link_problems(self) -> list[str]:
+        reported = self.report.problems if self.report is not None else []
+        if self.ami is None or self.ami.connected or any(p.startswith("AMI:") for p in reported):
+            return []
+        return [_ami_not_connected(self.settings)]
+
     @property
     def problems(self) -> list[str]:
-        return list(self.report.problems) if self.report is not None else []
+        return self._link_problems() + (list(self.report.problems) if self.report is not None else [])
 
     def as_dict(self) -> dict[str, object]:
+        link = self._link_problems()
         if self.report is None:
-            return {"ok": None, "problems": [], "checks": 0, "checked_at": None}
-        return self.report.as_dict()
+            return {"ok": False if link else None, "problems": link, "checks": 0, "checked_at": None}
+        body = self.report.as_dict()
+        if link:
+            body |= {"ok": False, "problems": link + list(self.report.problems)}
+        return body
 
     async def refresh(self) -> DoctorReport:
         try:
