@@ -57,3 +57,15 @@ async def test_a_campaign_in_max_is_chosen_on_the_form(client, keys, db):
     async with db.session() as s:
         settings = await s.scalar(text("SELECT settings FROM campaigns"))
     assert settings == {"channel": "max"}
+
+
+async def test_a_refused_scenario_is_said_in_russian_on_the_form(client, keys):
+    """The service's own message is English ("scenario 'inbound_router' cannot be used…"): not on the form."""
+    await login(client, keys["staff"])
+    csrf = csrf_of((await client.get("/campaigns/new")).text)
+    for scenario in ("inbound_router", "nope"):
+        form = {"name": "Входящие", "scenario": scenario, "csrf": csrf, "token": f"r-{scenario}"}
+        refused = await client.post("/campaigns/new", data=form, files={"file": ("c.csv", CSV, "text/csv")})
+        assert refused.status_code in (404, 422), refused.text
+        assert "cannot be used" not in refused.text and "unknown scenario" not in refused.text, scenario
+        assert "Проверьте введённые данные" in refused.text or "Нет такого сценария" in refused.text

@@ -20,7 +20,7 @@ from voicebot.services import exports
 from voicebot.services.errors import ServiceError
 from voicebot.web import queries
 from voicebot.web.auth import WebUser, area, check_csrf
-from voicebot.web.errors import UiRoute
+from voicebot.web.errors import UiRoute, russian_message
 from voicebot.web.labels import ATTEMPT_RESULTS, CONTACT_STATES, EXAMPLES, OUTCOMES, VARIABLES, label
 from voicebot.web.templating import local_time, render
 
@@ -236,7 +236,7 @@ async def create_campaign(
     except ServiceError as exc:
         if exc.status == 422 and isinstance(exc.details, dict) and "rejected" in exc.details:
             return render(request, "campaign_report.html", {"campaign": None, "report": exc.details}, 422)
-        return _form(request, exc.message, values, exc.status)
+        return _form(request, russian_message(exc.status, exc.message), values, exc.status)
     return render(request, "campaign_report.html", created.body())
 
 
