@@ -90,6 +90,32 @@ async def test_unanswered_inbound_hangup_and_queue_abandon(db):
     assert all(c.due_at == NOW + timedelta(minutes=1) for c in by_phone.values())
 
 
+async def test_a_caller_cut_off_by_an_asterisk_restart_is_called_back(db):
+    """`core restart now` on a real Asterisk: every leg gets `SoftHangupRequest` with cause 4 (shutdown) and
+    the bot saw only its AudioSocket close, like a hang-up. An inbound caller still in dialogue is a missed
+    caller; one the bot had finished with, an outbound call, or another cause is not."""
+    watcher = MissedCallWatcher(db, clock=lambda: NOW)
+    inbound, outbound, finished = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with db.transaction() as session:
+        for call_id, direction, phone in ((inbound, "inbound", "+79161230001"), (outbound, "outbound", "+79161230002"),
+                                          (finished, "inbound", "+79161230003")):  # fmt: skip
+            await session.execute(
+                insert(Call).values(id=call_id, direction=direction, channel="voice", phone=phone)
+            )
+
+    def cut(call_id, phone, cause="4", action=""):
+        return event("SoftHangupRequest", ("Channel", "PJSIP/trunk-00000001"), ("Context", "voicebot-audiosocket"),
+                     ("CallerIDNum", phone), ("Cause", cause), ("ChanVariable", f"VOICEBOT_UUID={call_id}"),
+                     ("ChanVariable", f"VOICEBOT_ACTION={action}"))  # fmt: skip
+
+    for message in (cut(inbound, "89161230001"), cut(inbound, "89161230001"),  # two legs of one call
+                    cut(outbound, "89161230002"), cut(finished, "89161230003", action="hangup"),
+                    cut(finished, "89161230003", cause="16")):  # fmt: skip
+        await watcher.on_soft_hangup(message)
+    [callback] = await rows(db, Callback)
+    assert (callback.phone, callback.reason, callback.source_call_id) == ("+79161230001", "missed", inbound)
+
+
 async def test_second_miss_from_one_number_brings_the_callback_forward(db):
     watcher = MissedCallWatcher(db, clock=lambda: NOW, callback_delay=timedelta(minutes=5))
     abandon = event("QueueCallerAbandon", ("CallerIDNum", "+79161111111"))

@@ -4,6 +4,9 @@
   before the call was answered → callback "missed".
 * `QueueCallerAbandon`: the caller gave up waiting for a human operator → callback "abandoned".
 * `UserEvent` `VoicebotVoiceMessage` → voice_messages.py.
+* `SoftHangupRequest` with cause 4 (Asterisk stopping or restarting: `core restart now`) on a channel
+  of an inbound call still in dialogue (the bot had not set `VOICEBOT_ACTION`): the exchange cut the
+  resident off mid-call → callback "missed" (seen on a real Asterisk: the bot took it for a hang-up).
 
 Each event becomes a journal entry (ops `MISSED_OPS`) when the watcher has the voice path's journalled
 writer: a database outage as the caller hangs up keeps the message and the callback on local disk until
@@ -34,13 +37,17 @@ log = logging.getLogger(__name__)
 
 INBOUND_CONTEXTS = frozenset({"voicebot-inbound"})
 UP = "6"
+SHUTDOWN = "4"  # SoftHangupRequest Cause: AST_SOFTHANGUP_SHUTDOWN
 VOICE_MESSAGE_EVENT = "voice_message.event"
 MISSED_CALLBACK = "callback.asterisk_event"
 
 
 async def apply_missed_callback(session: AsyncSession, p: dict[str, Any]) -> None:
     call_id = p.get("call_id")
-    if call_id and not await session.scalar(select(Call.id).where(Call.id == call_id)):
+    if p.get("inbound_call_only"):  # an outbound call cut off is the dialer's retry, not a callback
+        if not call_id or await session.scalar(select(Call.direction).where(Call.id == call_id)) != "inbound":
+            return
+    elif call_id and not await session.scalar(select(Call.id).where(Call.id == call_id)):
         call_id = None
     await schedule_callback(
         session,
@@ -74,11 +81,20 @@ class MissedCallWatcher:
         client.on("Hangup", self.on_hangup)  # type: ignore[attr-defined]
         client.on("QueueCallerAbandon", self.on_abandon)  # type: ignore[attr-defined]
         client.on("UserEvent", self.on_user_event)  # type: ignore[attr-defined]
+        client.on("SoftHangupRequest", self.on_soft_hangup)  # type: ignore[attr-defined]
 
     async def on_hangup(self, event: AMIMessage) -> None:
         if event.get("Context") not in INBOUND_CONTEXTS or event.get("ChannelState") == UP:
             return
         await self._callback(event, "missed")
+
+    async def on_soft_hangup(self, event: AMIMessage) -> None:
+        variables = event.variables("ChanVariable")
+        if event.get("Cause") != SHUTDOWN or variables.get("VOICEBOT_ACTION"):
+            return  # not a shutdown, or the bot had finished (goodbye, transfer, voice message)
+        if not (event.get("Context") or "").startswith("voicebot-") or _call_id(event) is None:
+            return
+        await self._callback(event, "missed", inbound_call_only=True)  # one a phone: each leg may report
 
     async def on_abandon(self, event: AMIMessage) -> None:
         await self._callback(event, "abandoned")
@@ -92,12 +108,12 @@ class MissedCallWatcher:
         except Exception:
             log.exception("could not store a voice message event")
 
-    async def _callback(self, event: AMIMessage, reason: str) -> None:
+    async def _callback(self, event: AMIMessage, reason: str, *, inbound_call_only: bool = False) -> None:
         phone = normalize_phone(event.get("CallerIDNum"))
         if phone is None:
             return
         payload = {"phone": phone, "reason": reason, "missed_at": self.clock(), "call_id": _call_id(event),
-                   "delay_seconds": self.callback_delay.total_seconds()}  # fmt: skip
+                   "delay_seconds": self.callback_delay.total_seconds(), "inbound_call_only": inbound_call_only}  # fmt: skip
         try:
             await self.writer.write(MISSED_CALLBACK, payload)
         except Exception:
