@@ -14,6 +14,7 @@ from voicebot.nlu.result import Entity
 
 PROBLEM_CATEGORIES: dict[str, str] = {
     "leak": "протечка, залив",
+    "plumbing": "течёт или сломан кран, смеситель, бачок",
     "no_water": "нет воды",
     "no_hot_water": "нет горячей воды",
     "no_heating": "нет отопления",
@@ -103,6 +104,21 @@ def _leak(w: _Words) -> bool:
     )  # fmt: skip
 
 
+_FIXTURES = ("кран", "смеситель", "бачок", "сифон", "вентиль", "душ", "лейка")
+_FLOODING = ("потолок", "сверху", "сосед", "стена", "заливать", "залить", "затапливать", "затопить", "потоп",
+             "хлестать", "прорвать", "пол", "ручей", "лужа")  # fmt: skip
+
+
+def _plumbing(w: _Words) -> bool:
+    """A dripping or broken tap, mixer or cistern in the flat: a plumber's routine visit, not flooding —
+    unless the water cannot be stopped («кран течёт, остановить не могу») or is already on the floor."""
+    broken = w.has(
+        "течь", "капать", "подтекать", "протекать", "сломаться", "сломать", "сорвать", "открутиться"
+    )
+    unstoppable = w.has("остановить", "перекрыть", "закрыть", "прекратить") and "не" in w.texts
+    return w.has(*_FIXTURES) and broken and not unstoppable and not w.has(*_FLOODING)
+
+
 _RULES: list[tuple[str, Callable[[_Words], bool]]] = [
     ("gas_smell", lambda w: w.stem("газ") and w.has("запах", "пахнуть", "вонять", "пахнет", "воняет")),
     ("lift_stuck", lambda w: w.stem("лифт") and w.stem("застрял", "застрев", "заблокир", "заперт")),
@@ -127,6 +143,7 @@ _RULES: list[tuple[str, Callable[[_Words], bool]]] = [
             or (w.has("вода") and w.has("грязный", "вонючий", "желтый", "пахнуть", "вонять"))
         ),
     ),  # fmt: skip
+    ("plumbing", _plumbing),
     ("leak", _leak),
     ("no_water", lambda w: w.absent("вода", "водичка", "хвс")),
     (
