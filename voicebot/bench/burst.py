@@ -16,29 +16,22 @@ say how many got a dialogue and how many the overflow with a callback.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import shutil
 import tempfile
-import time
 import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import psutil
 from sqlalchemy import func, insert, select
 
 from voicebot.bench.calls import (
-    LoopLag,
-    PeakRss,
     Say,
+    ServerMeter,
     child_json,
-    load_average,
     load_pool,
-    machine_busy,
     percentile,
-    process_cpu,
     voice_engine,
 )
 from voicebot.settings import Settings
@@ -154,14 +147,8 @@ async def bench_burst(
         await audiosocket.start()
         agi = FastAGIServer({"inbound": router}, host="127.0.0.1", port=0)
         await agi.start()
-        me = psutil.Process()
-        gc.collect()
-        rss_base = me.memory_info().rss
-        load_before = load_average()
-        cpu_before, machine_before = process_cpu(me), machine_busy()
-        peak, lag = PeakRss(me), LoopLag()
-        peak.start()
-        lag.start()
+        meter = ServerMeter()
+        meter.start()
         concurrent = 0
 
         async def count_calls() -> None:
@@ -171,7 +158,6 @@ async def bench_burst(
                 await asyncio.sleep(0.2)
 
         counter = asyncio.create_task(count_calls())
-        started = time.monotonic()
         say(f"{callers} callers within {within:.0f} s, {settings.max_dialogues} dialogue slots…")
         try:
             raw = await child_json(
@@ -187,18 +173,12 @@ async def bench_burst(
             await router.flush()
         finally:
             counter.cancel()
-            lag_ms = lag.stop()
-            peak.stop()
+            meter.stop_watches()
             await agi.close()
             await audiosocket.stop()
             await router.close()
             await engine.records.close()
-        wall = time.monotonic() - started
-        cpu = process_cpu(me) - cpu_before - raw.get("client_cpu_seconds", 0.0)
-        machine = (machine_busy() - machine_before) / wall
-        gc.collect()
-        await asyncio.sleep(1.0)
-        rss_after = me.memory_info().rss
+        await meter.finish(raw.get("client_cpu_seconds", 0.0))
         expected_pcm = await engine.announcements.audio(text, 16000)
         rows = await _outcomes(db)
     shutil.rmtree(scratch, ignore_errors=True)
@@ -209,19 +189,10 @@ async def bench_burst(
         announcement_s=round(len(expected_pcm) / 32000, 1),
         announcement_renders=engine.announcements.renders,
         peak_concurrent_calls=concurrent,
-        cpu_cores_total=round(cpu / wall, 2),
-        cpu_seconds_per_caller=round(cpu / callers, 3),
-        event_loop_lag_ms=lag_ms,
-        rss_mb={
-            "base": round(rss_base / 1e6, 1),
-            "peak": round(peak.value / 1e6, 1),
-            "after_calls": round(rss_after / 1e6, 1),
-            "kept_after_calls": round((rss_after - rss_base) / 1e6, 1),
-        },
-        machine_cpu_cores_busy=round(machine, 2),
-        machine_cores=psutil.cpu_count(),
-        load_average_before=load_before,
-        load_average_after=load_average(),
+        cpu_cores_total=round(meter.cpu / meter.wall, 2),
+        cpu_seconds_per_caller=round(meter.cpu / callers, 3),
+        rss_mb=meter.rss_mb(),
+        **meter.machine_report(),
     )
     return result
 

@@ -283,6 +283,57 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+class ServerMeter:
+    """What this (server) process and the machine spent during one benchmark run: CPU with the reaped
+    children minus the client's own, cores the whole machine was busy, RSS base/peak/after, event-loop
+    lag and the load average around it. `start()` before the callers, `stop_watches()` as they are done,
+    `finish()` once the server parts are closed."""
+
+    def __init__(self) -> None:
+        self.process = psutil.Process()
+
+    def start(self) -> None:
+        gc.collect()
+        self.rss_base = self.process.memory_info().rss
+        self.load_before = load_average()
+        self.cpu_before, self.machine_before = process_cpu(self.process), machine_busy()
+        self.peak, self.lag = PeakRss(self.process), LoopLag()
+        self.peak.start()
+        self.lag.start()
+        self.started = time.monotonic()
+
+    def stop_watches(self) -> None:
+        self.lag_ms = self.lag.stop()
+        self.peak.stop()
+
+    async def finish(self, client_cpu_seconds: float) -> None:
+        self.wall = time.monotonic() - self.started
+        self.cpu = process_cpu(self.process) - self.cpu_before - client_cpu_seconds
+        self.machine = (machine_busy() - self.machine_before) / self.wall
+        gc.collect()
+        await asyncio.sleep(1.0)
+        self.rss_after = self.process.memory_info().rss
+
+    def rss_mb(self) -> dict[str, float]:
+        return {
+            "base": round(self.rss_base / 1e6, 1),
+            "peak": round(self.peak.value / 1e6, 1),
+            "after_calls": round(self.rss_after / 1e6, 1),
+            "kept_after_calls": round((self.rss_after - self.rss_base) / 1e6, 1),
+        }
+
+    def machine_report(self) -> dict[str, Any]:
+        # Everything the machine ran meanwhile (the emulated legs, other programs): a loaded machine
+        # explains slow numbers that the server itself did not cause.
+        return {
+            "event_loop_lag_ms": self.lag_ms,
+            "machine_cpu_cores_busy": round(self.machine, 2),
+            "machine_cores": psutil.cpu_count(),
+            "load_average_before": self.load_before,
+            "load_average_after": load_average(),
+        }
+
+
 # --- the server side ----------------------------------------------------------------------------------------
 
 
@@ -306,56 +357,35 @@ class BenchServer:
         engine = await self._engine(db, options)
         server = AudioSocketServer(engine.handle_audiosocket, "127.0.0.1", 0, unknown_uuid="inbound")
         await server.start()
-        me = psutil.Process()
-        gc.collect()
-        rss_base = me.memory_info().rss
         idle_before = self.pool.idle_count() if self.pool is not None else 0
-        load_before = load_average()
         self.observed.clear()
         self.stages = Stages()
         assert self.pool is not None
         self.pool.reset_counters()
-        cpu_before, machine_before = process_cpu(me), machine_busy()
-        peak, lag = PeakRss(me), LoopLag()
-        peak.start()
-        lag.start()
-        started = time.monotonic()
+        meter = ServerMeter()
+        meter.start()
         try:
             raw = await run_peers("127.0.0.1", server.bound_port, options, speech)
             await _drain(server, 15.0)  # calls finish their recordings and rows
         finally:
-            lag_ms = lag.stop()
-            peak.stop()
+            meter.stop_watches()
             await server.stop()
-        wall = time.monotonic() - started
-        cpu = process_cpu(me) - cpu_before - raw.get("client_cpu_seconds", 0.0)
-        machine = (machine_busy() - machine_before) / wall
-        gc.collect()
-        await asyncio.sleep(1.0)
-        rss_after = me.memory_info().rss
+        await meter.finish(raw.get("client_cpu_seconds", 0.0))
         await asyncio.to_thread(_malloc_trim)
-        rss_trimmed = me.memory_info().rss
-        result = summarize(raw, options, self.observed, cpu / wall, self.pool.rtf, self.stages)
+        rss_trimmed = meter.process.memory_info().rss
+        result = summarize(raw, options, self.observed, meter.cpu / meter.wall, self.pool.rtf, self.stages)
+        rss_mb: dict[str, Any] = meter.rss_mb()
+        rss_mb.update(
+            peak_per_call=round((meter.peak.value - meter.rss_base) / 1e6 / options.concurrency, 2),
+            after_calls_heap_trimmed=round(rss_trimmed / 1e6, 1),  # freed but held by malloc before
+            # Warm recognisers (~25 MB each) the pool keeps for the next calls, up to its size:
+            # memory kept on purpose, not leaked.
+            idle_recognizers_before=idle_before,
+            idle_recognizers_after=self.pool.idle_count(),
+        )
         result.update(
-            event_loop_lag_ms=lag_ms,
-            rss_mb={
-                "base": round(rss_base / 1e6, 1),
-                "peak": round(peak.value / 1e6, 1),
-                "after_calls": round(rss_after / 1e6, 1),
-                "peak_per_call": round((peak.value - rss_base) / 1e6 / options.concurrency, 2),
-                "kept_after_calls": round((rss_after - rss_base) / 1e6, 1),
-                "after_calls_heap_trimmed": round(rss_trimmed / 1e6, 1),  # freed but held by malloc before
-                # Warm recognisers (~25 MB each) the pool keeps for the next calls, up to its size:
-                # memory kept on purpose, not leaked.
-                "idle_recognizers_before": idle_before,
-                "idle_recognizers_after": self.pool.idle_count(),
-            },
-            # Everything the machine ran meanwhile (the emulated legs, other programs): a loaded machine
-            # explains slow numbers that the voice channel itself did not cause.
-            machine_cpu_cores_busy=round(machine, 2),
-            machine_cores=psutil.cpu_count(),
-            load_average_before=load_before,
-            load_average_after=load_average(),
+            rss_mb=rss_mb,
+            **meter.machine_report(),
             asr_threads=self.settings.asr_threads,
             decoder=self.pool.decoder.describe(),
         )
