@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from tests.api.receiver import Receiver
 from voicebot.api.app import create_app
 from voicebot.db.models import ROLES
 from voicebot.db.session import Database
@@ -45,3 +46,10 @@ async def keys(db: Database) -> dict[str, str]:
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+async def receiver():
+    server = await Receiver().start()
+    yield server
+    await server.stop()

@@ -5,25 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.api.receiver import Receiver
+from tests.api.outbox_events import campaign_with_contact, finish_contact, run_outbox
 from voicebot.services import outbox, sms
 from voicebot.services.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-
-
-@pytest.fixture
-async def receiver():
-    server = await Receiver().start()
-    yield server
-    await server.stop()
-
-
-async def _run(db, settings) -> int:
-    async with httpx.AsyncClient(timeout=5) as client:
-        return await outbox.run_once(db, settings, client, sms.load_templates(None))
 
 
 async def _make_due(db, table: str) -> None:
@@ -31,50 +18,21 @@ async def _make_due(db, table: str) -> None:
         await s.execute(text(f"UPDATE {table} SET next_attempt_at = now() WHERE status = 'pending'"))
 
 
-async def _campaign_with_contact(db, url: str | None) -> tuple[int, int]:
-    async with db.transaction() as s:
-        cid = await s.scalar(
-            text(
-                "INSERT INTO campaigns (name, scenario, status, max_concurrent, calls_per_second, webhook_url) "
-                "VALUES ('c', 'debt_reminder', 'running', 1, 1, :url) RETURNING id"
-            ),
-            {"url": url},
-        )
-        contact = await s.scalar(
-            text(
-                "INSERT INTO campaign_contacts (campaign_id, phone, timezone, state, attempts) "
-                "VALUES (:c, '+79161110001', 'Europe/Moscow', 'pending', 0) RETURNING id"
-            ),
-            {"c": cid},
-        )
-    return cid, contact
-
-
-async def _finish(db, contact: int) -> None:
-    async with db.transaction() as s:
-        await s.execute(
-            text(
-                "UPDATE campaign_contacts SET state = 'done', outcome = 'promise_to_pay', attempts = 1 WHERE id = :id"
-            ),
-            {"id": contact},
-        )
-
-
 async def test_finished_contact_is_delivered_after_the_receiver_recovers(db, api_settings, receiver):
     receiver.statuses = [500, 503]
-    _cid, contact = await _campaign_with_contact(db, receiver.url + "/hook")
+    _cid, contact = await campaign_with_contact(db, receiver.url + "/hook")
     async with db.transaction() as s:  # an update that does not finish the contact makes no event
         await s.execute(
             text("UPDATE campaign_contacts SET attempts = 1, state = 'in_progress' WHERE id = :id"),
             {"id": contact},
         )
-    await _finish(db, contact)
+    await finish_contact(db, contact)
 
-    assert await _run(db, api_settings) == 1  # attempt 1: 500
-    assert await _run(db, api_settings) == 0  # backing off: nothing due
+    assert await run_outbox(db, api_settings) == 1  # attempt 1: 500
+    assert await run_outbox(db, api_settings) == 0  # backing off: nothing due
     for _ in range(2):  # attempt 2: 503, attempt 3: 200
         await _make_due(db, "webhook_outbox")
-        await _run(db, api_settings)
+        await run_outbox(db, api_settings)
 
     assert len(receiver.requests) == 3
     request = receiver.requests[-1]
@@ -114,26 +72,26 @@ async def test_ticket_event_goes_to_the_global_url_and_gives_up_after_max_attemp
                 "VALUES ('24001', 'leak', 'emergency', 'ул. Мира, 8', 'течёт', 'new')"
             )
         )
-    await _run(db, api_settings)
+    await run_outbox(db, api_settings)
     await _make_due(db, "webhook_outbox")
-    await _run(db, api_settings)
+    await run_outbox(db, api_settings)
     await _make_due(db, "webhook_outbox")
-    assert await _run(db, api_settings) == 0
+    assert await run_outbox(db, api_settings) == 0
     assert json.loads(receiver.requests[0].body)["data"]["number"] == "24001"
     async with db.session() as s:
         assert await s.scalar(text("SELECT status FROM webhook_outbox")) == "failed"
 
 
 async def test_events_wait_while_there_is_no_secret_and_are_skipped_without_a_url(db, api_settings, receiver):
-    _cid, contact = await _campaign_with_contact(db, None)
-    await _finish(db, contact)
-    await _run(db, api_settings)
+    _cid, contact = await campaign_with_contact(db, None)
+    await finish_contact(db, contact)
+    await run_outbox(db, api_settings)
     async with db.session() as s:
         assert await s.scalar(text("SELECT status FROM webhook_outbox")) == "skipped"
     api_settings.webhook_secret = ""
-    _cid, contact = await _campaign_with_contact(db, receiver.url)
-    await _finish(db, contact)
-    await _run(db, api_settings)
+    _cid, contact = await campaign_with_contact(db, receiver.url)
+    await finish_contact(db, contact)
+    await run_outbox(db, api_settings)
     assert receiver.requests == []
     async with db.session() as s:
         assert await s.scalar(text("SELECT count(*) FROM webhook_outbox WHERE status = 'pending'")) == 1
@@ -161,11 +119,11 @@ async def test_sms_task_becomes_a_gateway_request_with_retries(db, api_settings,
                 '"slot": "2099-11-20 10:00-12:00", "send_on": "2099-11-19"}\', \'open\')'
             )
         )
-    await _run(db, api_settings)
+    await run_outbox(db, api_settings)
     await _make_due(db, "sms_outbox")  # also makes the 2099 reminder due: send_on only delays it
-    await _run(db, api_settings)
+    await run_outbox(db, api_settings)
     await _make_due(db, "sms_outbox")
-    await _run(db, api_settings)
+    await run_outbox(db, api_settings)
     bodies = [json.loads(r.body) for r in receiver.requests]
     payment = [b for b in bodies if b["to"] == "+79161110001"]
     assert len(payment) == 2  # 502, then 200
@@ -189,8 +147,8 @@ async def test_reminder_waits_for_its_day(db, api_settings, receiver):
                 '"template": "visit_reminder", "slot": "2099-11-20 10:00-12:00", "send_on": "2099-11-19"}\', \'open\')'
             )
         )
-    await _run(db, api_settings)
-    await _run(db, api_settings)
+    await run_outbox(db, api_settings)
+    await run_outbox(db, api_settings)
     assert receiver.requests == []
 
 
@@ -234,13 +192,13 @@ async def test_admin_can_requeue_a_failed_event(db, api_settings, receiver, clie
                 "VALUES ('24003', 'leak', 'routine', '', '', 'new')"
             )
         )
-    await _run(db, api_settings)
+    await run_outbox(db, api_settings)
     events = (await client.get("/api/v1/webhooks/events?status=failed", headers=auth(keys["admin"]))).json()
     assert events["total"] == 1 and events["items"][0]["deliveries"][0]["status_code"] == 500
     event_id = events["items"][0]["id"]
     retried = await client.post(f"/api/v1/webhooks/events/{event_id}/retry", headers=auth(keys["admin"]))
     assert retried.status_code == 200 and retried.json()["status"] == "pending"
-    await _run(db, api_settings)
+    await run_outbox(db, api_settings)
     again = await client.post(f"/api/v1/webhooks/events/{event_id}/retry", headers=auth(keys["admin"]))
     assert again.status_code == 409  # delivered now
     staff = await client.post(f"/api/v1/webhooks/events/{event_id}/retry", headers=auth(keys["staff"]))
@@ -249,9 +207,9 @@ async def test_admin_can_requeue_a_failed_event(db, api_settings, receiver, clie
 
 async def test_a_forbidden_destination_fails_at_once_instead_of_30_retries(db, api_settings):
     api_settings.webhook_allow_private = False
-    _cid, contact = await _campaign_with_contact(db, "http://0x7f000001:9/hook")  # stored before the check
-    await _finish(db, contact)
-    await _run(db, api_settings)
+    _cid, contact = await campaign_with_contact(db, "http://0x7f000001:9/hook")  # stored before the check
+    await finish_contact(db, contact)
+    await run_outbox(db, api_settings)
     async with db.session() as s:
         row = (await s.execute(text("SELECT status, attempts, last_error FROM webhook_outbox"))).one()
     assert row.status == "failed" and row.attempts == 1 and "127.0.0.1" in row.last_error

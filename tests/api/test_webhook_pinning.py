@@ -16,17 +16,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.api.receiver import Receiver
-from voicebot.services import destinations, outbox, sms
+from tests.api.outbox_events import campaign_with_contact, finish_contact, run_outbox
+from voicebot.services import destinations
 
 PUBLIC = "93.184.216.34"
-
-
-@pytest.fixture
-async def receiver():
-    server = await Receiver().start()
-    yield server
-    await server.stop()
 
 
 class RebindingDns:
@@ -66,32 +59,8 @@ class NoInternet(httpcore.AsyncNetworkBackend):
 
 
 async def _campaign_event(db, url: str) -> None:
-    async with db.transaction() as s:
-        cid = await s.scalar(
-            text(
-                "INSERT INTO campaigns (name, scenario, status, max_concurrent, calls_per_second, webhook_url) "
-                "VALUES ('c', 'debt_reminder', 'running', 1, 1, :url) RETURNING id"
-            ),
-            {"url": url},
-        )
-        contact = await s.scalar(
-            text(
-                "INSERT INTO campaign_contacts (campaign_id, phone, timezone, state, attempts) "
-                "VALUES (:c, '+79161110001', 'Europe/Moscow', 'pending', 0) RETURNING id"
-            ),
-            {"c": cid},
-        )
-        await s.execute(
-            text(
-                "UPDATE campaign_contacts SET state = 'done', outcome = 'paid', attempts = 1 WHERE id = :id"
-            ),
-            {"id": contact},
-        )
-
-
-async def _deliver(db, settings) -> None:
-    async with httpx.AsyncClient(timeout=5) as client:
-        await outbox.run_once(db, settings, client, sms.load_templates(None))
+    _cid, contact = await campaign_with_contact(db, url)
+    await finish_contact(db, contact, outcome="paid")
 
 
 async def test_rebinding_dns_never_reaches_the_loopback_listener(db, api_settings, receiver, monkeypatch):
@@ -111,7 +80,7 @@ async def test_rebinding_dns_never_reaches_the_loopback_listener(db, api_setting
 
     dns.asked = 0
     await _campaign_event(db, f"http://hooks.attacker.example:{port}/hook")
-    await _deliver(db, api_settings)
+    await run_outbox(db, api_settings)
     assert receiver.requests == []  # the loopback listener heard nothing
     assert dns.asked == 1  # one DNS question per delivery
     assert network.tried == [(PUBLIC, port)]  # the checked address, and only it
@@ -125,7 +94,7 @@ async def test_a_name_resolving_to_loopback_fails_the_event_at_once(db, api_sett
     port = int(receiver.url.rsplit(":", 1)[1])
     monkeypatch.setattr(socket, "getaddrinfo", RebindingDns("hooks.attacker.example", first="127.0.0.1"))
     await _campaign_event(db, f"http://hooks.attacker.example:{port}/hook")
-    await _deliver(db, api_settings)
+    await run_outbox(db, api_settings)
     assert receiver.requests == []
     async with db.session() as s:
         status, attempts = (await s.execute(text("SELECT status, attempts FROM webhook_outbox"))).one()
